@@ -1,0 +1,1 @@
+"""aidflow supply graph (networkx)."""

@@ -1,0 +1,1 @@
+"""Projections of the event log; never imports the engine."""

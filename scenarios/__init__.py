@@ -1,0 +1,1 @@
+"""aidflow scenario language and library."""

@@ -1,0 +1,627 @@
+"""The scenario language: strict, frozen pydantic v2 models of the whole domain.
+
+A scenario describes donors, an NSPA-style agency, suppliers, handling nodes (hubs, border
+crossings, depots), Ukrainian units, the transport links between them, the requirements that
+drive the flow, disruptions, and named strategies (overlays of the base scenario).
+
+Conventions (design.md section 7): ``extra="forbid"``, ``frozen=True``, finite numbers only,
+tagged unions on ``kind`` (nodes, disruptions), ``dist`` (distributions) and ``rule``
+(dispatch); cross-references are checked in one ``model_validator(mode="after")`` which reports
+every broken reference at once, each with its own field path.
+
+Time is in days from ``start``; dates in the file are calendar dates.
+
+Example:
+    >>> from scenarios.schema import Fixed
+    >>> Fixed(value=2.0).mean_days()
+    2.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "MAX_QTY",
+    "Agency",
+    "Border",
+    "Depot",
+    "DispatchFull",
+    "DispatchImmediate",
+    "DispatchScheduled",
+    "Dist",
+    "Donor",
+    "Empirical",
+    "Exponential",
+    "Fixed",
+    "Hub",
+    "Item",
+    "Link",
+    "Lognormal",
+    "Node",
+    "Policy",
+    "RandomDisruption",
+    "Requirement",
+    "Scenario",
+    "ScheduledDisruption",
+    "Source",
+    "Strategy",
+    "Supplier",
+    "Triangular",
+    "Uniform",
+    "Unit",
+    "as_dist",
+    "effective_channel",
+    "reference_problems",
+]
+
+MAX_QTY = 10**12
+"""Largest quantity (units, EUR) the language accepts."""
+
+Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
+PosFloat = Annotated[float, Field(gt=0, le=1e12)]
+NonNegFloat = Annotated[float, Field(ge=0, le=1e12)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Qty = Annotated[int, Field(gt=0, le=MAX_QTY)]
+NonNegQty = Annotated[int, Field(ge=0, le=MAX_QTY)]
+Count = Annotated[int, Field(gt=0, le=100_000)]
+Money = Annotated[float, Field(ge=0, le=MAX_QTY)]
+
+
+class _Strict(BaseModel):
+    """Base of every model: closed, frozen, finite."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+class Fixed(_Strict):
+    """A constant duration in days."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: NonNegFloat
+
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.value
+
+
+class Exponential(_Strict):
+    """Exponential with the given mean (days)."""
+
+    dist: Literal["exponential"]
+    mean: PosFloat
+
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.mean
+
+
+class Uniform(_Strict):
+    """Uniform on [low, high] days."""
+
+    dist: Literal["uniform"]
+    low: NonNegFloat
+    high: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise PydanticCustomError("order", "high must be >= low (got {low} > {high})", {"low": self.low, "high": self.high})
+        return self
+
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return (self.low + self.high) / 2
+
+
+class Triangular(_Strict):
+    """Triangular with low <= mode <= high (days)."""
+
+    dist: Literal["triangular"]
+    low: NonNegFloat
+    mode: NonNegFloat
+    high: NonNegFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not self.low <= self.mode <= self.high:
+            raise PydanticCustomError("order", "need low <= mode <= high (got {low}, {mode}, {high})", {"low": self.low, "mode": self.mode, "high": self.high})
+        return self
+
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return (self.low + self.mode + self.high) / 3
+
+
+class Lognormal(_Strict):
+    """Lognormal given by its mean (days) and coefficient of variation."""
+
+    dist: Literal["lognormal"]
+    mean: PosFloat
+    cv: Annotated[float, Field(gt=0, le=100)]
+
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        return self.mean
+
+
+class Empirical(_Strict):
+    """Draws one of ``values`` (days) with optional ``weights`` (probabilities summing to 1)."""
+
+    dist: Literal["empirical"]
+    values: Annotated[list[NonNegFloat], Field(min_length=1, max_length=100_000)]
+    weights: list[Probability] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Empirical:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise PydanticCustomError("weights", "weights must have one entry per value ({n} values, {m} weights)", {"n": len(self.values), "m": len(self.weights)})
+            total = math.fsum(self.weights)
+            if abs(total - 1.0) > 1e-9:
+                raise PydanticCustomError("weights", "weights must sum to 1 (got {total})", {"total": round(total, 12)})
+        return self
+
+    def mean_days(self) -> float:
+        """Expected value in days."""
+        if self.weights is None:
+            return math.fsum(self.values) / len(self.values)
+        return math.fsum(v * w for v, w in zip(self.values, self.weights, strict=True))
+
+
+def _number_is_fixed(value: Any) -> Any:
+    """Let a planner write ``transit_days: 2`` for ``{dist: fixed, value: 2}``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+Dist = Annotated[
+    Union[Fixed, Exponential, Uniform, Triangular, Lognormal, Empirical],
+    Field(discriminator="dist"),
+    BeforeValidator(_number_is_fixed),
+]
+"""A duration distribution in days; a bare number means ``fixed``."""
+
+
+def as_dist(value: float) -> Fixed:
+    """A fixed distribution, for code that builds scenarios."""
+    return Fixed(value=value)
+
+
+# --------------------------------------------------------------------------- catalogue, sources
+
+
+class Source(_Strict):
+    """A citation: the document, the exact phrase quoted from it, and what it supports."""
+
+    id: Id
+    document: Annotated[str, Field(min_length=1, max_length=300)]
+    phrase: Annotated[str, Field(min_length=3, max_length=2000)]
+    supports: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Item(_Strict):
+    """A catalogue entry."""
+
+    id: Id
+    name: str = ""
+    unit_value_eur: Money
+    volume_m3: Annotated[float, Field(gt=0, le=1e6)]
+    lot_size: Qty
+    priority: Annotated[int, Field(ge=1, le=9)] = 5
+    cite: list[Id] = []
+
+
+class Location(_Strict):
+    """WGS84 coordinates."""
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+class _NodeBase(_Strict):
+    id: Id
+    name: str = ""
+    location: Location | None = None
+    cite: list[Id] = []
+
+
+class Tranche(_Strict):
+    """Money that becomes available to a donor on a date."""
+
+    date: dt.date
+    amount_eur: Money
+
+
+class Donor(_NodeBase):
+    """A donor: budget available at start, tranches later, optional item earmarks."""
+
+    kind: Literal["donor"]
+    budget_eur: Money
+    tranches: list[Tranche] = []
+    earmarks: list[Id] | None = None
+    bilateral_lead_days: Dist = Field(default_factory=lambda: Fixed(value=30.0))
+
+
+class Agency(_NodeBase):
+    """An NSPA-style procurement agency pooling requirements into tenders."""
+
+    kind: Literal["agency"]
+    staff: Count
+    tender_days: Dist
+    fee_share: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    award_policy: Literal["cheapest", "fastest", "split"] = "cheapest"
+    pool_days: NonNegFloat = 0.0
+
+
+class RampPoint(_Strict):
+    """From ``day`` on, the line runs at ``factor`` times its base rate (linear in between)."""
+
+    day: NonNegFloat
+    factor: Annotated[float, Field(ge=0, le=1e6)]
+
+
+class Product(_Strict):
+    """One production line of a supplier."""
+
+    item: Id
+    rate_per_day: PosFloat
+    unit_price_eur: Money
+    initial_stock: NonNegQty = 0
+    ramp: list[RampPoint] = []
+
+
+class Supplier(_NodeBase):
+    """A producer: its lines, its country, and whether it is domestic (Ukrainian)."""
+
+    kind: Literal["supplier"]
+    country: str = ""
+    domestic: bool = False
+    products: Annotated[list[Product], Field(min_length=1)]
+
+
+class _Handling(_NodeBase):
+    servers: Count
+    service_days: Dist
+    storage_cap_lots: Count | None = None
+
+
+class Hub(_Handling):
+    """A logistics hub: handling teams, service time per lot, optional storage cap."""
+
+    kind: Literal["hub"]
+
+
+class Border(_Handling):
+    """A border crossing; its servers are clearance lanes."""
+
+    kind: Literal["border"]
+
+
+class Depot(_Handling):
+    """A depot inside Ukraine."""
+
+    kind: Literal["depot"]
+
+
+class Unit(_NodeBase):
+    """A receiving unit, with optional daily consumption and opening stock per item."""
+
+    kind: Literal["unit"]
+    consumption_per_day: dict[Id, NonNegFloat] = {}
+    initial_stock: dict[Id, NonNegQty] = {}
+
+
+Node = Annotated[
+    Union[Donor, Agency, Supplier, Hub, Border, Depot, Unit],
+    Field(discriminator="kind"),
+]
+
+HANDLING_KINDS = ("hub", "border", "depot")
+
+# --------------------------------------------------------------------------- links
+
+
+class DispatchImmediate(_Strict):
+    """A vehicle leaves as soon as it holds a lot."""
+
+    rule: Literal["immediate"] = "immediate"
+
+
+class DispatchFull(_Strict):
+    """A vehicle leaves when full by volume, or after ``max_wait_days`` with what it has."""
+
+    rule: Literal["full"]
+    max_wait_days: NonNegFloat
+
+
+class DispatchScheduled(_Strict):
+    """Convoys leave every ``every_days`` from ``first_day``, with whatever waits."""
+
+    rule: Literal["scheduled"]
+    every_days: PosFloat
+    first_day: NonNegFloat = 0.0
+
+
+Dispatch = Annotated[
+    Union[DispatchImmediate, DispatchFull, DispatchScheduled],
+    Field(discriminator="rule"),
+]
+
+
+class Link(_Strict):
+    """A transport link with a vehicle pool."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    id: Id
+    from_: Id = Field(alias="from")
+    to: Id
+    mode: Literal["road", "rail", "air", "sea"]
+    transit_days: Dist
+    vehicles: Count
+    capacity_m3: PosFloat
+    return_days: Dist | None = None
+    dispatch: Dispatch = Field(default_factory=DispatchImmediate)
+    loss_probability: Probability = 0.0
+    distance_km: NonNegFloat | None = None
+    enabled: bool = True
+    cite: list[Id] = []
+
+
+# --------------------------------------------------------------------------- demand, disruptions
+
+
+class Requirement(_Strict):
+    """A unit's need for a quantity of an item by a date."""
+
+    id: Id
+    unit: Id
+    item: Id
+    qty: Qty
+    opens: dt.date | None = None
+    need_by: dt.date
+    priority: Annotated[int, Field(ge=1, le=9)] | None = None
+    funders: list[Id] = []
+    channel: Literal["agency", "bilateral", "domestic"] = "agency"
+    agency: Id | None = None
+    cite: list[Id] = []
+
+
+class ScheduledDisruption(_Strict):
+    """A known outage: capacity of a node or link times ``capacity_factor`` for a while."""
+
+    kind: Literal["scheduled"]
+    id: Id
+    target: Id
+    start: dt.date
+    duration_days: PosFloat
+    capacity_factor: Probability = 0.0
+    loss_probability: Probability = 0.0
+
+
+class RandomDisruption(_Strict):
+    """Outages arriving at ``rate_per_year`` (Poisson) with random durations."""
+
+    kind: Literal["random"]
+    id: Id
+    target: Id
+    rate_per_year: Annotated[float, Field(gt=0, le=3650)]
+    duration_days: Dist
+    capacity_factor: Probability = 0.0
+    loss_probability: Probability = 0.0
+
+
+Disruption = Annotated[Union[ScheduledDisruption, RandomDisruption], Field(discriminator="kind")]
+
+# --------------------------------------------------------------------------- policy, strategies
+
+
+class Policy(_Strict):
+    """Scenario-wide policy choices that strategies typically change."""
+
+    channel: Literal["agency", "bilateral", "domestic"] | None = None
+    routing_weight: Literal["transit_days", "distance_km", "hops"] = "transit_days"
+    queue_discipline: Literal["fifo", "priority"] = "fifo"
+    item_priority: dict[Id, Annotated[int, Field(ge=1, le=9)]] = {}
+
+
+class Strategy(_Strict):
+    """A named overlay: dotted-path overrides of the base scenario."""
+
+    name: Id
+    description: str = ""
+    overrides: dict[Annotated[str, Field(min_length=1, max_length=300)], Any] = {}
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+def _dup_problems(ids: list[str], field: str) -> list[tuple[tuple[str | int, ...], str]]:
+    seen: dict[str, int] = {}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, ident in enumerate(ids):
+        if ident in seen:
+            problems.append(((field, i, "id"), f"duplicate id {ident!r} (first at {field}[{seen[ident]}])"))
+        else:
+            seen[ident] = i
+    return problems
+
+
+class Scenario(_Strict):
+    """A whole scenario; cross-references are checked after the fields."""
+
+    name: Id
+    question: str = ""
+    description: str = ""
+    start: dt.date
+    horizon_days: Annotated[float, Field(gt=0, le=36_500)]
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    replications: Annotated[int, Field(ge=1, le=10_000)] = 1
+    sources: list[Source] = []
+    items: Annotated[list[Item], Field(min_length=1)]
+    nodes: Annotated[list[Node], Field(min_length=1)]
+    links: list[Link] = []
+    requirements: list[Requirement] = []
+    disruptions: list[Disruption] = []
+    policy: Policy = Field(default_factory=Policy)
+    strategies: list[Strategy] = []
+
+    # ----------------------------------------------------------------- derived lookups
+
+    def day_of(self, date: dt.date) -> float:
+        """Days from ``start`` to ``date``."""
+        return float((date - self.start).days)
+
+    def node(self, node_id: str) -> Any:
+        """The node with this id (KeyError if none)."""
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def item(self, item_id: str) -> Item:
+        """The item with this id (KeyError if none)."""
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
+
+    def with_strategy(self, name: str) -> Scenario:
+        """The resolved, validated scenario with strategy ``name`` applied."""
+        from scenarios.strategies import apply_strategy
+
+        return apply_strategy(self, name)
+
+    # ----------------------------------------------------------------- cross-references
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        problems = reference_problems(self)
+        if problems:
+            raise PydanticCustomError(
+                "reference",
+                "{count} reference problem(s)",
+                {"count": len(problems), "problems": problems},
+            )
+        return self
+
+
+Loc = tuple[str | int, ...]
+
+
+def effective_channel(s: Scenario, r: Requirement) -> str:
+    """The channel ``r`` uses: ``policy.channel`` overrides every non-domestic requirement."""
+    if r.channel == "domestic" or s.policy.channel is None:
+        return r.channel
+    return s.policy.channel
+
+
+def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
+    """Every broken cross-reference of ``s`` as ``(field path, message)``, in file order."""
+    problems: list[tuple[Loc, str]] = []
+    problems += _dup_problems([i.id for i in s.items], "items")
+    problems += _dup_problems([n.id for n in s.nodes], "nodes")
+    problems += _dup_problems([lk.id for lk in s.links], "links")
+    problems += _dup_problems([r.id for r in s.requirements], "requirements")
+    problems += _dup_problems([d.id for d in s.disruptions], "disruptions")
+    problems += _dup_problems([x.id for x in s.sources], "sources")
+    names = [st.name for st in s.strategies]
+    for i, nm in enumerate(names):
+        if nm in names[:i]:
+            problems.append((("strategies", i, "name"), f"duplicate strategy name {nm!r}"))
+
+    items = {i.id for i in s.items}
+    kinds = {n.id: n.kind for n in s.nodes}
+    links = {lk.id for lk in s.links}
+    sources = {x.id for x in s.sources}
+    end = s.start + dt.timedelta(days=s.horizon_days)
+
+    def need(loc: Loc, ref: str, pool: set[str] | dict[str, str], what: str, kind: tuple[str, ...] | None = None) -> None:
+        if ref not in pool:
+            problems.append((loc, f"unknown {what} {ref!r}"))
+        elif kind is not None and isinstance(pool, dict) and pool[ref] not in kind:
+            problems.append((loc, f"{ref!r} is a {pool[ref]}, expected {' or '.join(kind)}"))
+
+    def in_horizon(loc: Loc, date: dt.date) -> None:
+        if not s.start <= date <= end:
+            problems.append((loc, f"date {date.isoformat()} is outside the horizon {s.start.isoformat()}..{end.isoformat()}"))
+
+    def cites(loc: Loc, refs: list[str]) -> None:
+        for j, c in enumerate(refs):
+            need((*loc, "cite", j), c, sources, "source")
+
+    for i, it in enumerate(s.items):
+        cites(("items", i), it.cite)
+    for i, n in enumerate(s.nodes):
+        cites(("nodes", i), n.cite)
+        if isinstance(n, Donor):
+            for j, e in enumerate(n.earmarks or []):
+                need(("nodes", i, "earmarks", j), e, items, "item")
+            for j, tr in enumerate(n.tranches):
+                in_horizon(("nodes", i, "tranches", j, "date"), tr.date)
+        elif isinstance(n, Supplier):
+            made = [p.item for p in n.products]
+            for j, p in enumerate(n.products):
+                need(("nodes", i, "products", j, "item"), p.item, items, "item")
+                if p.item in made[:j]:
+                    problems.append((("nodes", i, "products", j, "item"), f"item {p.item!r} listed twice"))
+                days = [r.day for r in p.ramp]
+                if days != sorted(days):
+                    problems.append((("nodes", i, "products", j, "ramp"), "ramp points must be in increasing day order"))
+        elif isinstance(n, Unit):
+            for key in n.consumption_per_day:
+                need(("nodes", i, "consumption_per_day", key), key, items, "item")
+            for key in n.initial_stock:
+                need(("nodes", i, "initial_stock", key), key, items, "item")
+    for i, lk in enumerate(s.links):
+        need(("links", i, "from"), lk.from_, kinds, "node", ("supplier", "hub", "border", "depot"))
+        need(("links", i, "to"), lk.to, kinds, "node", ("hub", "border", "depot", "unit"))
+        if lk.from_ == lk.to:
+            problems.append((("links", i, "to"), "a link cannot start and end at the same node"))
+        cites(("links", i), lk.cite)
+    agencies = [n.id for n in s.nodes if n.kind == "agency"]
+    for i, r in enumerate(s.requirements):
+        need(("requirements", i, "unit"), r.unit, kinds, "node", ("unit",))
+        need(("requirements", i, "item"), r.item, items, "item")
+        for j, f in enumerate(r.funders):
+            need(("requirements", i, "funders", j), f, kinds, "node", ("donor",))
+        channel = effective_channel(s, r)
+        if channel != "domestic" and not r.funders:
+            problems.append((("requirements", i, "funders"), f"a {channel} requirement needs at least one funding donor"))
+        if r.agency is not None:
+            need(("requirements", i, "agency"), r.agency, kinds, "node", ("agency",))
+        elif channel == "agency" and len(agencies) != 1:
+            problems.append((("requirements", i, "agency"), f"name the agency: the scenario has {len(agencies)} agencies"))
+        in_horizon(("requirements", i, "need_by"), r.need_by)
+        if r.opens is not None:
+            in_horizon(("requirements", i, "opens"), r.opens)
+            if r.need_by < r.opens:
+                problems.append((("requirements", i, "need_by"), f"need_by {r.need_by.isoformat()} is before opens {r.opens.isoformat()}"))
+        cites(("requirements", i), r.cite)
+    targets = dict(kinds) | {lk: "link" for lk in links}
+    for i, d in enumerate(s.disruptions):
+        need(("disruptions", i, "target"), d.target, targets, "node or link", ("hub", "border", "depot", "link", "supplier"))
+        if isinstance(d, ScheduledDisruption):
+            in_horizon(("disruptions", i, "start"), d.start)
+    for key in s.policy.item_priority:
+        need(("policy", "item_priority", key), key, items, "item")
+    return problems

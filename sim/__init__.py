@@ -1,0 +1,1 @@
+"""aidflow simulation engine (SimPy + numpy); no file I/O."""

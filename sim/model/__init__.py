@@ -1,0 +1,1 @@
+"""Domain processes of the engine, one module per process."""
