@@ -190,10 +190,15 @@ def _number_is_fixed(value: Any) -> Any:
     return value
 
 
-Dist = Annotated[
+_DistUnion = Annotated[
     Union[Fixed, Exponential, Uniform, Triangular, Lognormal, Empirical],
     Field(discriminator="dist"),
-    BeforeValidator(_number_is_fixed),
+]
+
+Dist = Annotated[
+    _DistUnion,
+    # json_schema_input_type: the JSON Schema must also admit the bare-number shorthand.
+    BeforeValidator(_number_is_fixed, json_schema_input_type=Union[NonNegFloat, _DistUnion]),
 ]
 """A duration distribution in days; a bare number means ``fixed``."""
 
@@ -553,7 +558,11 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
     kinds = {n.id: n.kind for n in s.nodes}
     links = {lk.id for lk in s.links}
     sources = {x.id for x in s.sources}
-    end = s.start + dt.timedelta(days=s.horizon_days)
+    try:
+        end = s.start + dt.timedelta(days=s.horizon_days)
+    except OverflowError:  # start near 9999-12-31: report it instead of crashing
+        end = dt.date.max
+        problems.append((("horizon_days",), f"start + horizon_days is past {dt.date.max.isoformat()}"))
 
     def need(loc: Loc, ref: str, pool: set[str] | dict[str, str], what: str, kind: tuple[str, ...] | None = None) -> None:
         if ref not in pool:

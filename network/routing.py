@@ -1,0 +1,321 @@
+"""Routes through the supply graph: which links a lot takes from an origin to a destination.
+
+``Router`` answers shortest-path questions on a graph made by :func:`network.build.build_graph`
+with an edge-attribute *name* as the weight, as networkx does (design.md section 7.7):
+``transit_days`` (mean transit), ``distance_km`` or ``hops``. Each (origin, destination) pair
+is solved once and cached, so the engine can ask on its hot path.
+
+Determinism: the graph is built in file order and networkx's Dijkstra relaxes edges in adjacency
+(insertion) order and breaks heap ties by push order, only replacing a path by a *strictly*
+shorter one; so among equally short routes the same one is always returned, in any process.
+
+Edges whose weight is unknown (``distance_km: None``) are not forbidden: each counts as more
+than the sum of every known weight of the graph, so a route with fewer unknown links always
+wins, and among those the shortest known total wins.
+
+Also here: which suppliers may serve a requirement (:func:`suitable_suppliers`) and the
+table of routes for every (supplier, unit) pair of an item (:func:`route_table`, used by
+``aidflow graph``).
+
+Example:
+    >>> import datetime as dt
+    >>> from scenarios.schema import Scenario
+    >>> from network.build import build_graph
+    >>> s = Scenario.model_validate({
+    ...     "name": "tiny", "start": dt.date(2025, 1, 1), "horizon_days": 10,
+    ...     "items": [{"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 10}],
+    ...     "nodes": [
+    ...         {"id": "s", "kind": "supplier",
+    ...          "products": [{"item": "box", "rate_per_day": 5, "unit_price_eur": 1}]},
+    ...         {"id": "h", "kind": "hub", "servers": 1, "service_days": 0.5},
+    ...         {"id": "u", "kind": "unit"}],
+    ...     "links": [
+    ...         {"id": "a", "from": "s", "to": "h", "mode": "road", "transit_days": 1,
+    ...          "vehicles": 1, "capacity_m3": 10},
+    ...         {"id": "b", "from": "h", "to": "u", "mode": "road", "transit_days": 1,
+    ...          "vehicles": 1, "capacity_m3": 10}]})
+    >>> Router(build_graph(s)).route("s", "u")
+    ('a', 'b')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import networkx as nx
+
+from scenarios.errors import NetworkError
+from scenarios.schema import Requirement, Scenario, Supplier, effective_channel
+
+__all__ = [
+    "WEIGHTS",
+    "RouteRow",
+    "Router",
+    "makers",
+    "route_table",
+    "route_total",
+    "suitable_suppliers",
+]
+
+WEIGHTS: tuple[str, ...] = ("transit_days", "distance_km", "hops")
+"""Edge attributes a scenario's ``policy.routing_weight`` may name."""
+
+
+class _Route(NamedTuple):
+    links: tuple[str, ...]
+    nodes: tuple[str, ...]
+    cost: float
+
+
+class Router:
+    """Cached shortest routes on a supply graph, weighted by an edge attribute.
+
+    Args:
+        graph: A graph made by :func:`network.build.build_graph` (edges carry a ``link`` id).
+        weight: Name of the edge attribute to minimise (``transit_days``, ``distance_km``,
+            ``hops``, or any numeric edge attribute).
+
+    Raises:
+        NetworkError: If the graph has edges but none carries ``weight``.
+
+    Attributes:
+        graph: The graph routed on.
+        weight: The weight attribute name.
+        hits: Cached answers given.
+        misses: Routes computed.
+    """
+
+    def __init__(self, graph: nx.DiGraph, weight: str = "transit_days") -> None:
+        self.graph = graph
+        self.weight = weight
+        self.hits = 0
+        self.misses = 0
+        self._cache: dict[tuple[str, str], _Route | str] = {}
+        known: list[float] = []
+        seen = False
+        for _, _, data in graph.edges(data=True):
+            if weight in data:
+                seen = True
+                value = data[weight]
+                if value is not None:
+                    known.append(float(value))
+        if graph.number_of_edges() and not seen:
+            raise NetworkError(f"unknown routing weight {weight!r}: no link of the graph has that attribute")
+        # An unknown weight outweighs every known one together: fewer unknown links first.
+        self._unknown = math.fsum(known) + 1.0
+
+    def _weight(self, u: str, v: str, data: dict[str, Any]) -> float:
+        value = data.get(self.weight)
+        return self._unknown if value is None else float(value)
+
+    def _solve(self, origin: str, destination: str) -> _Route:
+        key = (origin, destination)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self.hits += 1
+            if isinstance(cached, str):
+                raise NetworkError(cached)
+            return cached
+        self.misses += 1
+        for node in key:
+            if node not in self.graph:
+                raise NetworkError(f"unknown node {node!r} in graph {self.graph.graph.get('scenario', '')!r}")
+        if origin == destination:
+            route = _Route((), (origin,), 0.0)
+        else:
+            try:
+                cost, path = nx.single_source_dijkstra(self.graph, origin, destination, weight=self._weight)
+            except nx.NetworkXNoPath:
+                message = self._no_path_message(origin, destination)
+                self._cache[key] = message
+                raise NetworkError(message) from None
+            nodes = tuple(path)
+            links = tuple(self.graph.edges[u, v]["link"] for u, v in zip(nodes, nodes[1:], strict=False))
+            route = _Route(links, nodes, float(cost))
+        self._cache[key] = route
+        return route
+
+    def _no_path_message(self, origin: str, destination: str) -> str:
+        reach = sorted(nx.descendants(self.graph, origin), key=lambda n: self.graph.nodes[n].get("index", 0))
+        shown = ", ".join(reach[:6]) + (", ..." if len(reach) > 6 else "")
+        return (
+            f"no route from {origin!r} to {destination!r} over the enabled links "
+            f"(reachable from {origin!r}: {shown or 'nothing'})"
+        )
+
+    def route(self, origin: str, destination: str) -> tuple[str, ...]:
+        """Link ids of the shortest route from ``origin`` to ``destination``.
+
+        Args:
+            origin: Node id the lot starts at (usually a supplier).
+            destination: Node id it must reach (usually a unit).
+
+        Returns:
+            Link ids in travel order; ``()`` when origin and destination are the same node.
+
+        Raises:
+            NetworkError: If a node is unknown or no route exists.
+        """
+        return self._solve(origin, destination).links
+
+    def nodes_on(self, origin: str, destination: str) -> tuple[str, ...]:
+        """Node ids along the route, ``origin`` and ``destination`` included.
+
+        Raises:
+            NetworkError: If a node is unknown or no route exists.
+        """
+        return self._solve(origin, destination).nodes
+
+    def reachable(self, origin: str, destination: str) -> bool:
+        """Whether a route exists (unknown nodes are not reachable)."""
+        if origin not in self.graph or destination not in self.graph:
+            return False
+        try:
+            self._solve(origin, destination)
+        except NetworkError:
+            return False
+        return True
+
+    def nearest(self, origins: tuple[str, ...] | list[str], destination: str) -> str:
+        """The origin with the shortest route to ``destination``; ties go to the earliest listed.
+
+        Args:
+            origins: Candidate origins, e.g. the suppliers of an item.
+            destination: Node id to reach.
+
+        Returns:
+            One of ``origins``.
+
+        Raises:
+            NetworkError: If no origin reaches ``destination``.
+        """
+        best: tuple[float, str] | None = None
+        for origin in origins:
+            if not self.reachable(origin, destination):
+                continue
+            cost = self._solve(origin, destination).cost
+            if best is None or cost < best[0]:
+                best = (cost, origin)
+        if best is None:
+            raise NetworkError(f"none of {', '.join(origins) or 'no origins'} reaches {destination!r}")
+        return best[1]
+
+    def cache_size(self) -> int:
+        """Number of (origin, destination) pairs solved so far (found or not)."""
+        return len(self._cache)
+
+
+def route_total(graph: nx.DiGraph, nodes: tuple[str, ...], attr: str) -> float | None:
+    """Sum of an edge attribute along a node path.
+
+    Args:
+        graph: The supply graph.
+        nodes: Consecutive node ids (as from :meth:`Router.nodes_on`).
+        attr: Edge attribute name, e.g. ``transit_days`` or ``distance_km``.
+
+    Returns:
+        The sum (0.0 for a single node), or ``None`` if any edge lacks the value.
+    """
+    values = [graph.edges[u, v].get(attr) for u, v in zip(nodes, nodes[1:], strict=False)]
+    if any(v is None for v in values):
+        return None
+    return math.fsum(values)
+
+
+def makers(scenario: Scenario, item: str) -> tuple[str, ...]:
+    """Ids of the suppliers that make ``item``, in file order."""
+    return tuple(n.id for n in scenario.nodes if isinstance(n, Supplier) and any(p.item == item for p in n.products))
+
+
+def suitable_suppliers(scenario: Scenario, requirement: Requirement) -> tuple[str, ...]:
+    """Suppliers that may fill ``requirement`` under its effective channel, in file order.
+
+    ``domestic`` requirements take only domestic suppliers; ``agency`` and ``bilateral`` ones
+    take non-domestic suppliers, or any supplier when no non-domestic one makes the item.
+
+    Args:
+        scenario: The scenario (its ``policy.channel`` may override the requirement's).
+        requirement: One of its requirements.
+
+    Returns:
+        Supplier ids (possibly empty).
+    """
+    sups = [
+        n
+        for n in scenario.nodes
+        if isinstance(n, Supplier) and any(p.item == requirement.item for p in n.products)
+    ]
+    if effective_channel(scenario, requirement) == "domestic":
+        return tuple(n.id for n in sups if n.domestic)
+    foreign = tuple(n.id for n in sups if not n.domestic)
+    return foreign or tuple(n.id for n in sups)
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    """The route from one supplier of an item to one unit requiring it.
+
+    Attributes:
+        item: Item id.
+        supplier: Supplier id.
+        unit: Unit id.
+        links: Link ids in travel order (``()`` when unreachable).
+        nodes: Node ids, supplier and unit included (``()`` when unreachable).
+        expected_transit_days: Sum of mean transit days (``math.inf`` when unreachable).
+        distance_km: Sum of link distances (``None`` if unreachable or any distance is unknown).
+    """
+
+    item: str
+    supplier: str
+    unit: str
+    links: tuple[str, ...]
+    nodes: tuple[str, ...]
+    expected_transit_days: float
+    distance_km: float | None
+
+    @property
+    def reachable(self) -> bool:
+        """Whether the unit can be reached from the supplier."""
+        return bool(self.nodes)
+
+
+def route_table(graph: nx.DiGraph, scenario: Scenario, weight: str | None = None) -> list[RouteRow]:
+    """Routes for every (supplier of an item, unit requiring it) pair.
+
+    Rows come in item catalogue order, then supplier and unit file order; only required items
+    appear, with every supplier that makes them (whatever the channel).
+
+    Args:
+        graph: The graph of ``scenario``.
+        scenario: The scenario.
+        weight: Edge attribute to route by; defaults to ``scenario.policy.routing_weight``.
+
+    Returns:
+        One :class:`RouteRow` per pair, unreachable pairs included (see ``RouteRow.reachable``).
+    """
+    router = Router(graph, weight or scenario.policy.routing_weight)
+    node_order = {n.id: i for i, n in enumerate(scenario.nodes)}
+    rows: list[RouteRow] = []
+    for item in scenario.items:
+        units = sorted({r.unit for r in scenario.requirements if r.item == item.id}, key=node_order.__getitem__)
+        for supplier in makers(scenario, item.id):
+            for unit in units:
+                if router.reachable(supplier, unit):
+                    nodes = router.nodes_on(supplier, unit)
+                    transit = route_total(graph, nodes, "transit_days")
+                    rows.append(
+                        RouteRow(
+                            item=item.id,
+                            supplier=supplier,
+                            unit=unit,
+                            links=router.route(supplier, unit),
+                            nodes=nodes,
+                            expected_transit_days=transit if transit is not None else math.inf,
+                            distance_km=route_total(graph, nodes, "distance_km"),
+                        )
+                    )
+                else:
+                    rows.append(RouteRow(item.id, supplier, unit, (), (), math.inf, None))
+    return rows

@@ -1,0 +1,118 @@
+"""Randomness: named streams from one ``SeedSequence``, drawn in blocks.
+
+One root seed -> ``SeedSequence(root, spawn_key=(replication, stream, resource))`` -> one
+``numpy.random.Generator`` per (stream, resource). Streams are keyed by name and by the
+resource they drive (a link's transit times, a node's service times...), so changing one part
+of a scenario does not shift the numbers another part draws: strategies share streams for the
+same replication (common random numbers). There is no global RNG.
+
+Samplers draw ``BLOCK`` numbers at a time and check that every sampled duration is finite
+and >= 0.
+
+Example:
+    >>> from scenarios.schema import Fixed
+    >>> s = Streams(seed=1, replication=0)
+    >>> s.sampler("transit", 0, Fixed(value=2.0))()
+    2.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from scenarios.errors import RunError
+from scenarios.schema import Empirical, Exponential, Fixed, Lognormal, Triangular, Uniform
+
+__all__ = ["BLOCK", "STREAMS", "Sampler", "Streams"]
+
+BLOCK = 4096
+"""Numbers drawn per refill of a sampler."""
+
+STREAMS: tuple[str, ...] = ("demand", "tender", "production", "transit", "handling", "disruption", "loss", "return")
+"""Stream names; the position is part of the spawn key, so only ever append."""
+
+Sampler = Callable[[], float]
+
+
+class _Block:
+    """Hands out numbers from a block drawn by ``draw(n)``; refills when empty."""
+
+    __slots__ = ("_buf", "_draw", "_i", "_label")
+
+    def __init__(self, draw: Callable[[int], np.ndarray], label: str) -> None:
+        self._draw = draw
+        self._label = label
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        i = self._i
+        if i >= len(self._buf):
+            block = self._draw(BLOCK)
+            if not np.all(np.isfinite(block)) or np.any(block < 0):
+                raise RunError(f"sampler {self._label} produced a non-finite or negative duration")
+            self._buf = block.tolist()
+            i = 0
+        self._i = i + 1
+        return self._buf[i]
+
+
+class Streams:
+    """Generators for one replication, keyed by (stream name, resource index)."""
+
+    def __init__(self, seed: int, replication: int) -> None:
+        self.seed = seed
+        self.replication = replication
+        self._gens: dict[tuple[str, int], np.random.Generator] = {}
+
+    def generator(self, stream: str, resource: int = 0) -> np.random.Generator:
+        """The generator of ``stream`` for ``resource`` (created on first use)."""
+        key = (stream, resource)
+        gen = self._gens.get(key)
+        if gen is None:
+            ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAMS.index(stream), resource))
+            gen = np.random.Generator(np.random.PCG64(ss))
+            self._gens[key] = gen
+        return gen
+
+    def sampler(self, stream: str, resource: int, dist: object) -> Sampler:
+        """A block sampler of ``dist`` on the (stream, resource) generator."""
+        label = f"{stream}[{resource}]"
+        if isinstance(dist, Fixed):
+            value = float(dist.value)
+            if not math.isfinite(value) or value < 0:
+                raise RunError(f"sampler {label}: fixed value {value} is not a finite duration >= 0")
+            return lambda: value
+        gen = self.generator(stream, resource)
+        draw: Callable[[int], np.ndarray]
+        if isinstance(dist, Exponential):
+            mean = dist.mean
+            draw = lambda n: gen.exponential(mean, n)  # noqa: E731
+        elif isinstance(dist, Uniform):
+            lo, hi = dist.low, dist.high
+            draw = lambda n: gen.uniform(lo, hi, n)  # noqa: E731
+        elif isinstance(dist, Triangular):
+            lo, mode, hi = dist.low, dist.mode, dist.high
+            if lo == hi:
+                return lambda: lo
+            draw = lambda n: gen.triangular(lo, mode, hi, n)  # noqa: E731
+        elif isinstance(dist, Lognormal):
+            sigma2 = math.log1p(dist.cv**2)
+            mu = math.log(dist.mean) - sigma2 / 2
+            sigma = math.sqrt(sigma2)
+            draw = lambda n: gen.lognormal(mu, sigma, n)  # noqa: E731
+        elif isinstance(dist, Empirical):
+            values = np.asarray(dist.values, dtype=np.float64)
+            p = None if dist.weights is None else np.asarray(dist.weights, dtype=np.float64) / math.fsum(dist.weights)
+            draw = lambda n: gen.choice(values, size=n, p=p)  # noqa: E731
+        else:
+            raise RunError(f"unknown distribution {dist!r}")
+        return _Block(draw, label)
+
+    def uniforms(self, stream: str, resource: int) -> Sampler:
+        """Uniform(0, 1) numbers in blocks (for losses and Bernoulli choices)."""
+        gen = self.generator(stream, resource)
+        return _Block(lambda n: gen.random(n), f"{stream}[{resource}]")

@@ -1,0 +1,379 @@
+"""One replication: ``run(scenario, strategy, replication) -> (EventLog, RunResult)``.
+
+Compiles the validated scenario into plain data (indexes, samplers, stations, carriers, lines),
+starts the long-lived processes, runs SimPy to the horizon and describes the outcome even on
+failure (desmod's ``simulate()`` habit). No file I/O: record batches go to the ``sink`` the
+caller passes (the run store), or stay in memory.
+
+Statuses:
+    completed: every opened requirement is closed (delivered or lost).
+    incomplete: the horizon came while work was still flowing.
+    deadlocked: flow stopped before the horizon with work in progress; ``blocked`` names why.
+    failed: an error stopped the run (event budget, a bad sample...); ``error`` says which.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from network.build import build_graph
+from network.routing import Router
+from scenarios.errors import AidflowError, NetworkError
+from scenarios.schema import Agency as AgencySpec
+from scenarios.schema import Donor, RandomDisruption, Scenario, Supplier, Unit, effective_channel
+from sim.log import EventLog
+from sim.model.context import Context, ReqState
+from sim.model.demand import donor_budget, requirement_process
+from sim.model.disruptions import Target, random_disruption, scheduled_disruption
+from sim.model.handling import Station
+from sim.model.procurement import Agency, agency_process
+from sim.model.production import Line, line_process
+from sim.model.transport import Carrier, dispatcher
+from sim.model.units import consumption, deliverer
+from sim.rng import Streams
+
+__all__ = ["RunResult", "build_context", "end_state", "run"]
+
+HANDLING = ("hub", "border", "depot")
+
+
+@dataclass
+class RunResult:
+    """How one replication ended, in plain data (goes into the manifest)."""
+
+    scenario: str
+    strategy: str
+    replication: int
+    seed: int
+    status: str
+    end_day: float
+    horizon_days: float
+    rows: int
+    wall_s: float
+    counters: dict[str, Any] = field(default_factory=dict)
+    end: dict[str, Any] = field(default_factory=dict)
+    blocked: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class _Deadlock(Exception):
+    def __init__(self, blocked: list[str]) -> None:
+        super().__init__("; ".join(blocked))
+        self.blocked = blocked
+
+
+def build_context(
+    scenario: Scenario,
+    replication: int = 0,
+    seed: int | None = None,
+    sink: Callable[[Any], None] | None = None,
+    max_events: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    rows_per_batch: int = 2**19,
+) -> Context:
+    """Compile ``scenario`` into a ready-to-run context with every process started."""
+    s = scenario
+    env = simpy.Environment()
+    items = [i.id for i in s.items]
+    nodes = [n.id for n in s.nodes]
+    links = [lk.id for lk in s.links]
+    log = EventLog(items, nodes, links, sink=sink, rows_per_batch=rows_per_batch)
+    streams = Streams(s.seed if seed is None else seed, replication)
+    prio = [s.policy.item_priority.get(i.id, i.priority) for i in s.items]
+    ctx = Context(
+        env=env,
+        scenario=s,
+        log=log,
+        streams=streams,
+        rec=log.records.append,
+        item_ids=items,
+        node_ids=nodes,
+        link_ids=links,
+        item_index={x: k for k, x in enumerate(items)},
+        node_index={x: k for k, x in enumerate(nodes)},
+        link_index={x: k for k, x in enumerate(links)},
+        lot_size=[i.lot_size for i in s.items],
+        unit_volume_m3=[i.volume_m3 for i in s.items],
+        item_priority=prio,
+        unit_value_eur=[i.unit_value_eur for i in s.items],
+        priority_queues=s.policy.queue_discipline == "priority",
+        max_events=max_events,
+        progress=progress,
+    )
+    ni, ii, li = ctx.node_index, ctx.item_index, ctx.link_index
+    targets: dict[str, Target] = {}
+
+    # handling stations
+    for k, n in enumerate(s.nodes):
+        if n.kind in HANDLING:
+            st = Station(ctx, k, n.servers, streams.sampler("handling", k, n.service_days), n.storage_cap_lots)
+            ctx.stations[k] = st
+            targets[n.id] = Target(lambda f, p, st=st: st.set_factor(f), node=k)
+
+    # carriers
+    for k, lk in enumerate(s.links):
+        if not lk.enabled:
+            continue
+        d = lk.dispatch
+        c = Carrier(
+            ctx,
+            k,
+            ni[lk.from_],
+            ni[lk.to],
+            lk.vehicles,
+            lk.capacity_m3,
+            transit=streams.sampler("transit", k, lk.transit_days),
+            back=streams.sampler("return", k, lk.return_days if lk.return_days is not None else lk.transit_days),
+            loss=streams.uniforms("loss", k),
+            loss_probability=lk.loss_probability,
+            rule=d.rule,
+            max_wait_days=getattr(d, "max_wait_days", 0.0),
+            every_days=getattr(d, "every_days", 0.0),
+            first_day=getattr(d, "first_day", 0.0),
+        )
+        ctx.carriers[k] = c
+        dest = ni[lk.to]
+        if dest in ctx.stations:
+            c.station = ctx.stations[dest]
+            c.station.feeders.append(c)
+        else:
+            c.deliver = deliverer(ctx, dest)
+        targets[lk.id] = Target(lambda f, p, c=c: c.set_factor(f, p), link=k)
+        env.process(dispatcher(ctx, c))
+
+    # routes from every supplier to every unit it can reach
+    router = Router(build_graph(s), weight=s.policy.routing_weight)
+    units = [n.id for n in s.nodes if isinstance(n, Unit)]
+    for n in s.nodes:
+        if isinstance(n, Supplier):
+            for u in units:
+                try:
+                    route = router.route(n.id, u)
+                except NetworkError:
+                    continue
+                if route:
+                    ctx.routes[(ni[n.id], ni[u])] = tuple(li[x] for x in route)
+
+    # supplier lines
+    for k, n in enumerate(s.nodes):
+        if isinstance(n, Supplier):
+            lines: list[Line] = []
+            for p in n.products:
+                ramp = tuple((r.day, r.factor) for r in p.ramp)
+                ln = Line(ctx, k, ii[p.item], p.rate_per_day, p.unit_price_eur, p.initial_stock, ramp, n.domestic)
+                ctx.lines[(k, ii[p.item])] = ln
+                lines.append(ln)
+                env.process(line_process(ctx, ln))
+            targets[n.id] = Target(lambda f, p, lines=lines: [ln.set_factor(f) for ln in lines], node=k)
+
+    # agencies and donors
+    agencies: dict[str, Agency] = {}
+    for k, n in enumerate(s.nodes):
+        if isinstance(n, AgencySpec):
+            a = Agency(ctx, k, n.staff, streams.sampler("tender", k, n.tender_days), n.award_policy, n.pool_days)
+            agencies[n.id] = a
+            env.process(agency_process(ctx, a))
+        elif isinstance(n, Donor):
+            ctx.earmarks[k] = None if n.earmarks is None else frozenset(ii[e] for e in n.earmarks)
+            tranches = [(s.day_of(t.date), t.amount_eur) for t in n.tranches]
+            ctx.future_tranches += len(tranches)
+            ctx.budget_eur[k] = 0.0
+            env.process(donor_budget(ctx, k, n.budget_eur, tranches))
+
+    # requirements
+    only_agency = next(iter(agencies.values()), None)
+    for k, r in enumerate(s.requirements):
+        channel = effective_channel(s, r)
+        item = s.item(r.item)
+        rs = ReqState(
+            index=k,
+            id=r.id,
+            unit=ni[r.unit],
+            item=ii[r.item],
+            qty=r.qty,
+            priority=r.priority if r.priority is not None else prio[ii[r.item]],
+            channel=channel,
+            need_by_day=s.day_of(r.need_by),
+            funders=tuple(ni[f] for f in r.funders),
+        )
+        ctx.requirements.append(rs)
+        agency = agencies[r.agency] if r.agency is not None else only_agency
+        fee = agency_fee(s, r.agency) if channel == "agency" else 0.0
+        cost = r.qty * item.unit_value_eur * (1.0 + fee)
+        lead = None
+        if channel == "bilateral":
+            donor = s.node(r.funders[0])
+            lead = streams.sampler("tender", len(s.nodes) + k, donor.bilateral_lead_days)
+        open_day = s.day_of(r.opens) if r.opens is not None else 0.0
+        env.process(requirement_process(ctx, rs, open_day, cost, agency, lead))
+
+    # units: opening stock and consumption
+    for k, n in enumerate(s.nodes):
+        if isinstance(n, Unit):
+            for item_id, q in n.initial_stock.items():
+                ctx.stock[(k, ii[item_id])] = q
+            for item_id, per_day in n.consumption_per_day.items():
+                if per_day > 0:
+                    env.process(consumption(ctx, k, ii[item_id], per_day))
+
+    # disruptions
+    for k, d in enumerate(s.disruptions):
+        tgt = targets.get(d.target)
+        if tgt is None:  # a disabled link
+            continue
+        if isinstance(d, RandomDisruption):
+            gap = streams.sampler("disruption", 2 * k, _exponential(365.0 / d.rate_per_year))
+            dur = streams.sampler("disruption", 2 * k + 1, d.duration_days)
+            env.process(random_disruption(ctx, tgt, gap, dur, d.capacity_factor, d.loss_probability))
+        else:
+            start = s.day_of(d.start)
+            env.process(scheduled_disruption(ctx, tgt, start, d.duration_days, d.capacity_factor, d.loss_probability))
+    return ctx
+
+
+def agency_fee(s: Scenario, agency_id: str | None) -> float:
+    """The fee share of the named agency (or the only one)."""
+    for n in s.nodes:
+        if isinstance(n, AgencySpec) and (agency_id is None or n.id == agency_id):
+            return n.fee_share
+    return 0.0
+
+
+def _exponential(mean: float) -> Any:
+    from scenarios.schema import Exponential
+
+    return Exponential(dist="exponential", mean=mean)
+
+
+def blocked_resources(ctx: Context) -> list[str]:
+    """Why work in progress cannot move (names of the blocking resources)."""
+    out: list[str] = []
+    for k, st in ctx.stations.items():
+        if len(st.queue) and st.capacity == 0:
+            out.append(f"node {ctx.node_ids[k]}: {len(st.queue)} lot(s) wait, no server available")
+    for k, c in ctx.carriers.items():
+        if len(c.queue):
+            why = "next station full" if not c.room() else ("link closed" if c.usable == 0 else "no vehicle")
+            out.append(f"link {ctx.link_ids[k]}: {len(c.queue)} lot(s) wait ({why})")
+    for (sup, item), ln in ctx.lines.items():
+        if ln.orders and ln.rate(ctx.now) <= 0:
+            out.append(f"supplier {ctx.node_ids[sup]}: line for {ctx.item_ids[item]} stopped with {ln.backlog} on order")
+    for r in ctx.requirements:
+        if r.waiting_funds:
+            donors = ", ".join(ctx.node_ids[d] for d in r.funders)
+            out.append(f"requirement {r.id}: waits for funds from {donors}")
+    return out
+
+
+def _stalled(ctx: Context) -> bool:
+    """Work is open, nothing is scheduled that could move it, and nothing will unblock it."""
+    if ctx.pending > 0 or ctx.active_disruptions > 0:
+        return False
+    open_reqs = any(r.opened and not r.closed for r in ctx.requirements)
+    if not open_reqs and ctx.open_lots() == 0:
+        return False
+    if ctx.future_tranches > 0 and any(r.waiting_funds for r in ctx.requirements):
+        return False
+    for c in ctx.carriers.values():
+        if c.rule == "scheduled" and len(c.queue) and c.vehicle_ready() and c.room():
+            return False
+    return not any(
+        ln.orders and ln.rate(ctx.now) <= 0 and ln.next_ramp_day(ctx.now) is not None for ln in ctx.lines.values()
+    )
+
+
+def _clock(ctx: Context, step_days: float) -> Generator[simpy.Event, Any, None]:
+    """Progress, event budget and deadlock watch, once every ``step_days``."""
+    env = ctx.env
+    while True:
+        yield env.timeout(step_days)
+        if ctx.progress is not None:
+            ctx.progress(env.now)
+        if ctx.max_events is not None and ctx.log.rows > ctx.max_events:
+            ctx.over_budget()
+        if _stalled(ctx):
+            blocked = blocked_resources(ctx)
+            if blocked:
+                raise _Deadlock(blocked)
+
+
+def end_state(ctx: Context) -> dict[str, Any]:
+    """The engine's own end-of-run state, in ids (for ``--verify`` and the tests)."""
+    stock = {f"{ctx.node_ids[u]}/{ctx.item_ids[i]}": q for (u, i), q in sorted(ctx.stock.items())}
+    budget = {ctx.node_ids[d]: round(b, 6) for d, b in sorted(ctx.budget_eur.items())}
+    queues = {ctx.node_ids[k]: len(st.queue) + st.busy for k, st in sorted(ctx.stations.items())}
+    waiting = {ctx.link_ids[k]: len(c.queue) for k, c in sorted(ctx.carriers.items())}
+    reqs = {
+        r.id: {"ordered": r.ordered, "delivered": r.delivered, "lost": r.lost, "closed": r.closed}
+        for r in ctx.requirements
+    }
+    return {"stock": stock, "budget_eur": budget, "at_stations": queues, "waiting_for_link": waiting, "requirements": reqs}
+
+
+def run(
+    scenario: Scenario,
+    strategy: str = "baseline",
+    replication: int = 0,
+    seed: int | None = None,
+    sink: Callable[[Any], None] | None = None,
+    max_events: int | None = None,
+    progress: Callable[[float], None] | None = None,
+    rows_per_batch: int = 2**19,
+) -> tuple[EventLog, RunResult]:
+    """Simulate one replication of ``scenario`` under ``strategy``.
+
+    Args:
+        scenario: The validated base scenario.
+        strategy: A strategy name of the scenario, or ``baseline``.
+        replication: Replication number (part of every stream's spawn key).
+        seed: Root seed; the scenario's ``seed`` when None.
+        sink: Receives each Arrow record batch; None keeps them in the returned log.
+        max_events: Event budget; exceeding it fails the run.
+        progress: Called with the simulated day about once a day.
+        rows_per_batch: Rows per record batch.
+
+    Returns:
+        The event log (flushed) and the run result.
+    """
+    t0 = time.perf_counter()
+    resolved = scenario.with_strategy(strategy)
+    used_seed = resolved.seed if seed is None else seed
+    ctx = build_context(resolved, replication, used_seed, sink, max_events, progress, rows_per_batch)
+    horizon = resolved.horizon_days
+    ctx.env.process(_clock(ctx, 1.0))
+    status, error, blocked = "completed", None, []
+    try:
+        ctx.env.run(until=horizon)
+        if any(r.opened and not r.closed for r in ctx.requirements) or ctx.open_lots():
+            status = "incomplete"
+    except _Deadlock as dl:
+        status, blocked = "deadlocked", dl.blocked
+    except (AidflowError, simpy.core.StopSimulation) as exc:  # pragma: no cover - defensive
+        status, error = "failed", str(exc)
+    except RecursionError as exc:  # pragma: no cover
+        status, error = "failed", f"recursion: {exc}"
+    ctx.log.flush()
+    result = RunResult(
+        scenario=resolved.name,
+        strategy=strategy,
+        replication=replication,
+        seed=used_seed,
+        status=status,
+        end_day=float(ctx.env.now),
+        horizon_days=horizon,
+        rows=ctx.log.rows,
+        wall_s=time.perf_counter() - t0,
+        counters=dict(sorted(ctx.counters.items())),
+        end=end_state(ctx),
+        blocked=blocked,
+        error=error,
+    )
+    return ctx.log, result
+
+
+
