@@ -21,7 +21,8 @@ The bound is an **upper bound** on the item's delivered throughput: it assumes t
 every shared resource (servers, vehicles) to itself, ignores disruptions, losses in transit,
 tender and production lead times, and lets any suitable supplier serve any requiring unit. The
 simulated throughput must never exceed it. The min-cut names the structural bottleneck; when
-several cuts are minimal, networkx returns the one nearest the suppliers.
+several cuts are minimal, the one nearest the suppliers is reported. Capacities enter the
+solver as exact fractions, so the cut is exact whatever the magnitudes.
 
 Resource names: ``supplier:<id>``, ``node:<id>`` (a handling node), ``link:<id>``.
 
@@ -48,6 +49,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import networkx as nx
@@ -67,7 +69,6 @@ __all__ = [
 
 _SOURCE: tuple[str] = ("source",)
 _SINK: tuple[str] = ("sink",)
-_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -133,11 +134,7 @@ def _ends(scenario: Scenario, graph: nx.DiGraph, item: str) -> tuple[list[str], 
     else:
         chosen = set(makers(scenario, item))
         units = {
-            n
-            for s in chosen
-            if s in graph
-            for n in nx.descendants(graph, s)
-            if graph.nodes[n].get("kind") == "unit"
+            n for s in chosen if s in graph for n in nx.descendants(graph, s) if graph.nodes[n].get("kind") == "unit"
         }
     order = [n.id for n in scenario.nodes]
     return [n for n in order if n in chosen], [n for n in order if n in units]
@@ -173,7 +170,7 @@ def _flow_network(
         if math.isinf(cap):
             aux.add_edge(u, v, resource=name)  # no capacity attribute: unlimited for networkx
         else:
-            aux.add_edge(u, v, resource=name, capacity=cap)
+            aux.add_edge(u, v, resource=name, capacity=Fraction(cap))  # exact: no rounding in the solver
     for n in units:
         aux.add_edge(head(n), _SINK)
     return aux, resources
@@ -219,21 +216,18 @@ def max_flow_bound(scenario: Scenario, graph: nx.DiGraph | None, item: str) -> B
     side = _source_side(aux, flow)
     feeds_sink = nx.ancestors(aux, _SINK)
     by_resource = {
-        name: cap
-        for u, v, name, cap in resources
-        if u in side and v not in side and (cap > 0 or v in feeds_sink)
+        name: cap for u, v, name, cap in resources if u in side and v not in side and (cap > 0 or v in feeds_sink)
     }
     # Any source/sink cut bounds the flow; this one is minimal, so its capacity is the max flow
     # (summed from the capacities themselves, free of the solver's rounding).
     return Bound(item, math.fsum(by_resource.values()), tuple(by_resource), by_resource)
 
 
-def _source_side(aux: nx.DiGraph, flow: dict[Any, dict[Any, float]]) -> set[Hashable]:
-    """Nodes reachable from the source in the residual network of ``flow``.
+def _source_side(aux: nx.DiGraph, flow: dict[Any, dict[Any, Fraction]]) -> set[Hashable]:
+    """Nodes reachable from the source in the residual network of a maximum ``flow``.
 
-    A small tolerance (relative to each edge's own capacity) treats an edge whose flow is within
-    rounding of its capacity as saturated, and a flow within rounding of 0 as none, so solver
-    noise cannot hide the minimum cut.
+    Capacities are exact fractions, so "saturated" is an exact test; the cut found is the
+    minimum cut nearest the source.
     """
     seen: set[Hashable] = {_SOURCE}
     todo = [_SOURCE]
@@ -241,11 +235,11 @@ def _source_side(aux: nx.DiGraph, flow: dict[Any, dict[Any, float]]) -> set[Hash
         u = todo.pop()
         for v, data in aux.succ[u].items():
             cap = data.get("capacity")
-            if v not in seen and (cap is None or cap - flow[u][v] > _TOL * max(1.0, cap)):
+            if v not in seen and (cap is None or flow[u][v] < cap):
                 seen.add(v)
                 todo.append(v)
-        for w, data in aux.pred[u].items():
-            if w not in seen and flow[w][u] > _TOL * max(1.0, data.get("capacity", 0.0)):
+        for w in aux.pred[u]:
+            if w not in seen and flow[w][u] > 0:
                 seen.add(w)
                 todo.append(w)
     return seen

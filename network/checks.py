@@ -140,7 +140,7 @@ def _supply_checks(scenario: Scenario, router: Router) -> tuple[list[Check], lis
     return none_found, unreachable, big
 
 
-def _cycle_checks(scenario: Scenario, graph: nx.DiGraph) -> list[Check]:
+def _cycle_checks(graph: nx.DiGraph) -> list[Check]:
     physical = graph.subgraph(n for n, d in graph.nodes(data=True) if d.get("kind") in PHYSICAL_KINDS)
     found: list[tuple[int, Check]] = []
     for component in nx.strongly_connected_components(physical):
@@ -245,7 +245,7 @@ def check(scenario: Scenario, graph: nx.DiGraph | None = None) -> list[Check]:
         *none_found,
         *unreachable,
         *too_big,
-        *_cycle_checks(scenario, graph),
+        *_cycle_checks(graph),
         *_earmark_checks(scenario),
         *_duplicate_checks(scenario),
         *_isolated_checks(scenario, graph),

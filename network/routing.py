@@ -40,7 +40,9 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -132,7 +134,7 @@ class Router:
                 self._cache[key] = message
                 raise NetworkError(message) from None
             nodes = tuple(path)
-            links = tuple(self.graph.edges[u, v]["link"] for u, v in zip(nodes, nodes[1:], strict=False))
+            links = tuple(self.graph.edges[u, v]["link"] for u, v in itertools.pairwise(nodes))
             route = _Route(links, nodes, float(cost))
         self._cache[key] = route
         return route
@@ -178,7 +180,7 @@ class Router:
             return False
         return True
 
-    def nearest(self, origins: tuple[str, ...] | list[str], destination: str) -> str:
+    def nearest(self, origins: Sequence[str], destination: str) -> str:
         """The origin with the shortest route to ``destination``; ties go to the earliest listed.
 
         Args:
@@ -218,7 +220,7 @@ def route_total(graph: nx.DiGraph, nodes: tuple[str, ...], attr: str) -> float |
     Returns:
         The sum (0.0 for a single node), or ``None`` if any edge lacks the value.
     """
-    values = [graph.edges[u, v].get(attr) for u, v in zip(nodes, nodes[1:], strict=False)]
+    values = [graph.edges[u, v].get(attr) for u, v in itertools.pairwise(nodes)]
     if any(v is None for v in values):
         return None
     return math.fsum(values)
@@ -243,9 +245,7 @@ def suitable_suppliers(scenario: Scenario, requirement: Requirement) -> tuple[st
         Supplier ids (possibly empty).
     """
     sups = [
-        n
-        for n in scenario.nodes
-        if isinstance(n, Supplier) and any(p.item == requirement.item for p in n.products)
+        n for n in scenario.nodes if isinstance(n, Supplier) and any(p.item == requirement.item for p in n.products)
     ]
     if effective_channel(scenario, requirement) == "domestic":
         return tuple(n.id for n in sups if n.domestic)

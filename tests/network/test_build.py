@@ -48,7 +48,15 @@ def tiny(links: list[dict[str, Any]], **node_extra: Any) -> Scenario:
 
 
 def link(ident: str, a: str, b: str, **extra: Any) -> dict[str, Any]:
-    return {"id": ident, "from": a, "to": b, "mode": "road", "transit_days": 1, "vehicles": 1, "capacity_m3": 10} | extra
+    return {
+        "id": ident,
+        "from": a,
+        "to": b,
+        "mode": "road",
+        "transit_days": 1,
+        "vehicles": 1,
+        "capacity_m3": 10,
+    } | extra
 
 
 def test_graph_has_every_node_and_each_enabled_link(small: Scenario, graph: nx.DiGraph) -> None:
@@ -110,7 +118,12 @@ def test_edge_attributes(graph: nx.DiGraph) -> None:
     assert (rail["vehicles"], rail["capacity_m3"]) == (2, 60.0)
     assert rail["distance_km"] is None
     assert rail["hops"] == 1
-    assert (rail["dispatch"], rail["every_days"], rail["first_day"], rail["max_wait_days"]) == ("scheduled", 3.0, 0.0, None)
+    assert (rail["dispatch"], rail["every_days"], rail["first_day"], rail["max_wait_days"]) == (
+        "scheduled",
+        3.0,
+        0.0,
+        None,
+    )
     road = graph.edges["rzeszow_hub", "korczowa_krakovets"]
     assert (road["dispatch"], road["max_wait_days"], road["every_days"]) == ("full", 1.0, None)
     assert road["distance_km"] == 90.0
@@ -159,7 +172,9 @@ def test_instant_service_is_unlimited_and_no_location_is_none() -> None:
 
 
 def test_peak_rate_uses_largest_ramp_factor() -> None:
-    p = Product(item="x", rate_per_day=10, unit_price_eur=1, ramp=[{"day": 0, "factor": 0.5}, {"day": 9, "factor": 2.5}])
+    p = Product(
+        item="x", rate_per_day=10, unit_price_eur=1, ramp=[{"day": 0, "factor": 0.5}, {"day": 9, "factor": 2.5}]
+    )
     assert peak_rate_per_day(p) == 25.0
     assert peak_rate_per_day(Product(item="x", rate_per_day=10, unit_price_eur=1)) == 10.0
 

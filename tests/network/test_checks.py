@@ -29,7 +29,15 @@ def unit(ident: str, **extra: Any) -> dict[str, Any]:
 
 
 def link(ident: str, a: str, b: str, **extra: Any) -> dict[str, Any]:
-    return {"id": ident, "from": a, "to": b, "mode": "road", "transit_days": 1, "vehicles": 1, "capacity_m3": 10} | extra
+    return {
+        "id": ident,
+        "from": a,
+        "to": b,
+        "mode": "road",
+        "transit_days": 1,
+        "vehicles": 1,
+        "capacity_m3": 10,
+    } | extra
 
 
 def req(ident: str, unit_id: str, item: str = "box", **extra: Any) -> dict[str, Any]:
@@ -180,7 +188,13 @@ def test_cycle_reported_at_its_first_link() -> None:
     # h1 -> h2 -> h3 -> h1 is a cycle; l_back (index 3) closes it, l1 (index 1) is its first link.
     s = scenario(
         [sup("s"), hub("h1"), hub("h2"), hub("h3", kind="border"), unit("u")],
-        [link("l0", "s", "h1"), link("l1", "h1", "h2"), link("l2", "h2", "h3"), link("l_back", "h3", "h1"), link("l4", "h3", "u")],
+        [
+            link("l0", "s", "h1"),
+            link("l1", "h1", "h2"),
+            link("l2", "h2", "h3"),
+            link("l_back", "h3", "h1"),
+            link("l4", "h3", "u"),
+        ],
         [req("R1", "u")],
     )
     checks = check(s)
@@ -214,7 +228,9 @@ def test_duplicate_parallel_links() -> None:
         [req("R1", "u")],
     )
     checks = check(s)
-    assert checks == [Check(("links", 2), "link 'l2' duplicates 'l0' (s -> u); only 'l0' is used", "warning", "duplicate_link")]
+    assert checks == [
+        Check(("links", 2), "link 'l2' duplicates 'l0' (s -> u); only 'l0' is used", "warning", "duplicate_link")
+    ]
 
 
 def test_isolated_physical_nodes_but_not_donors() -> None:
@@ -231,7 +247,9 @@ def test_isolated_physical_nodes_but_not_donors() -> None:
 
 def test_idle_supplier() -> None:
     # s2 (index 3) makes crate, which nobody requires.
-    s = scenario([sup("s"), sup("s2", "crate"), unit("u")], [link("l0", "s", "u"), link("l1", "s2", "u")], [req("R1", "u")])
+    s = scenario(
+        [sup("s"), sup("s2", "crate"), unit("u")], [link("l0", "s", "u"), link("l1", "s2", "u")], [req("R1", "u")]
+    )
     checks = check(s)
     assert found(checks, "idle_supplier") == [(("nodes", 3, "products"), "warning")]
     assert "makes nothing required" in checks[0].message
@@ -239,7 +257,9 @@ def test_idle_supplier() -> None:
 
 def test_supplier_no_channel_takes_from() -> None:
     # ua makes box, but the only requirement goes through the agency and a foreign maker exists.
-    s = scenario([sup("s"), sup("ua", domestic=True), unit("u")], [link("l0", "s", "u"), link("l1", "ua", "u")], [req("R1", "u")])
+    s = scenario(
+        [sup("s"), sup("ua", domestic=True), unit("u")], [link("l0", "s", "u"), link("l1", "ua", "u")], [req("R1", "u")]
+    )
     assert found(check(s), "idle_supplier") == [(("nodes", 3, "products"), "warning")]
 
 
@@ -279,7 +299,14 @@ def test_order_errors_first_and_deterministic() -> None:
     )
     checks = check(s)
     # idle (3), u2 (5) and spare (6) have no links; idle makes nothing required.
-    assert [c.code for c in checks] == ["unreachable", "duplicate_link", "isolated", "isolated", "isolated", "idle_supplier"]
+    assert [c.code for c in checks] == [
+        "unreachable",
+        "duplicate_link",
+        "isolated",
+        "isolated",
+        "isolated",
+        "idle_supplier",
+    ]
     assert [c.loc for c in checks if c.code == "isolated"] == [("nodes", 3), ("nodes", 5), ("nodes", 6)]
     assert [c.severity for c in checks] == ["error"] + ["warning"] * 5
     assert check(s) == checks

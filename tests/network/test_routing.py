@@ -74,7 +74,12 @@ def test_hops_tie_goes_to_the_first_link_in_file_order() -> None:
     assert router.route("s", "u") == ("sa", "au")
     # Same network, links listed the other way round: the tie now goes to b.
     swapped = scenario(
-        [link("sb", "s", "b", 3, 100), link("sa", "s", "a", 1, 500), link("bu", "b", "u", 3, 100), link("au", "a", "u", 1, 500)]
+        [
+            link("sb", "s", "b", 3, 100),
+            link("sa", "s", "a", 1, 500),
+            link("bu", "b", "u", 3, 100),
+            link("au", "a", "u", 1, 500),
+        ]
     )
     assert Router(build_graph(swapped), weight="hops").route("s", "u") == ("sb", "bu")
 
@@ -129,7 +134,14 @@ def test_routes_are_cached() -> None:
 
 def test_unknown_distances_lose_to_known_ones() -> None:
     # s -> a -> u has no distance on sa; s -> b -> u is known but longer (2,000 km): known wins.
-    s = scenario([link("sa", "s", "a", 1), link("sb", "s", "b", 1, 1000), link("au", "a", "u", 1, 1), link("bu", "b", "u", 1, 1000)])
+    s = scenario(
+        [
+            link("sa", "s", "a", 1),
+            link("sb", "s", "b", 1, 1000),
+            link("au", "a", "u", 1, 1),
+            link("bu", "b", "u", 1, 1000),
+        ]
+    )
     router = Router(build_graph(s), weight="distance_km")
     assert router.route("s", "u") == ("sb", "bu")
     # With no known alternative the unknown link is still usable.
@@ -137,7 +149,14 @@ def test_unknown_distances_lose_to_known_ones() -> None:
 
 
 def test_disabled_links_are_not_routed() -> None:
-    s = scenario([link("sa", "s", "a", 1, enabled=False), link("sb", "s", "b", 3), link("au", "a", "u", 1), link("bu", "b", "u", 3)])
+    s = scenario(
+        [
+            link("sa", "s", "a", 1, enabled=False),
+            link("sb", "s", "b", 3),
+            link("au", "a", "u", 1),
+            link("bu", "b", "u", 3),
+        ]
+    )
     assert Router(build_graph(s)).route("s", "u") == ("sb", "bu")
 
 
@@ -193,7 +212,12 @@ def test_route_table_keeps_unreachable_pairs() -> None:
 
 def test_suitable_suppliers_by_channel() -> None:
     extra = [
-        {"id": "ua", "kind": "supplier", "domestic": True, "products": [{"item": "box", "rate_per_day": 5, "unit_price_eur": 1}]},
+        {
+            "id": "ua",
+            "kind": "supplier",
+            "domestic": True,
+            "products": [{"item": "box", "rate_per_day": 5, "unit_price_eur": 1}],
+        },
         {"id": "d", "kind": "donor", "budget_eur": 10},
         {"id": "ag", "kind": "agency", "staff": 1, "tender_days": 3},
     ]
