@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -120,7 +121,9 @@ class Uniform(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
         if self.high < self.low:
-            raise PydanticCustomError("order", "high must be >= low (got {low} > {high})", {"low": self.low, "high": self.high})
+            raise PydanticCustomError(
+                "order", "high must be >= low (got {low} > {high})", {"low": self.low, "high": self.high}
+            )
         return self
 
     def mean_days(self) -> float:
@@ -139,7 +142,11 @@ class Triangular(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
-            raise PydanticCustomError("order", "need low <= mode <= high (got {low}, {mode}, {high})", {"low": self.low, "mode": self.mode, "high": self.high})
+            raise PydanticCustomError(
+                "order",
+                "need low <= mode <= high (got {low}, {mode}, {high})",
+                {"low": self.low, "mode": self.mode, "high": self.high},
+            )
         return self
 
     def mean_days(self) -> float:
@@ -170,7 +177,11 @@ class Empirical(_Strict):
     def _weights(self) -> Empirical:
         if self.weights is not None:
             if len(self.weights) != len(self.values):
-                raise PydanticCustomError("weights", "weights must have one entry per value ({n} values, {m} weights)", {"n": len(self.values), "m": len(self.weights)})
+                raise PydanticCustomError(
+                    "weights",
+                    "weights must have one entry per value ({n} values, {m} weights)",
+                    {"n": len(self.values), "m": len(self.weights)},
+                )
             total = math.fsum(self.weights)
             if abs(total - 1.0) > 1e-9:
                 raise PydanticCustomError("weights", "weights must sum to 1 (got {total})", {"total": round(total, 12)})
@@ -564,15 +575,19 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
         end = dt.date.max
         problems.append((("horizon_days",), f"start + horizon_days is past {dt.date.max.isoformat()}"))
 
-    def need(loc: Loc, ref: str, pool: set[str] | dict[str, str], what: str, kind: tuple[str, ...] | None = None) -> None:
+    def need(
+        loc: Loc, ref: str, pool: set[str] | Mapping[str, str], what: str, kind: tuple[str, ...] | None = None
+    ) -> None:
         if ref not in pool:
             problems.append((loc, f"unknown {what} {ref!r}"))
-        elif kind is not None and isinstance(pool, dict) and pool[ref] not in kind:
+        elif kind is not None and isinstance(pool, Mapping) and pool[ref] not in kind:
             problems.append((loc, f"{ref!r} is a {pool[ref]}, expected {' or '.join(kind)}"))
 
     def in_horizon(loc: Loc, date: dt.date) -> None:
         if not s.start <= date <= end:
-            problems.append((loc, f"date {date.isoformat()} is outside the horizon {s.start.isoformat()}..{end.isoformat()}"))
+            problems.append(
+                (loc, f"date {date.isoformat()} is outside the horizon {s.start.isoformat()}..{end.isoformat()}")
+            )
 
     def cites(loc: Loc, refs: list[str]) -> None:
         for j, c in enumerate(refs):
@@ -595,7 +610,9 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                     problems.append((("nodes", i, "products", j, "item"), f"item {p.item!r} listed twice"))
                 days = [r.day for r in p.ramp]
                 if days != sorted(days):
-                    problems.append((("nodes", i, "products", j, "ramp"), "ramp points must be in increasing day order"))
+                    problems.append(
+                        (("nodes", i, "products", j, "ramp"), "ramp points must be in increasing day order")
+                    )
         elif isinstance(n, Unit):
             for key in n.consumption_per_day:
                 need(("nodes", i, "consumption_per_day", key), key, items, "item")
@@ -615,20 +632,35 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
             need(("requirements", i, "funders", j), f, kinds, "node", ("donor",))
         channel = effective_channel(s, r)
         if channel != "domestic" and not r.funders:
-            problems.append((("requirements", i, "funders"), f"a {channel} requirement needs at least one funding donor"))
+            problems.append(
+                (("requirements", i, "funders"), f"a {channel} requirement needs at least one funding donor")
+            )
         if r.agency is not None:
             need(("requirements", i, "agency"), r.agency, kinds, "node", ("agency",))
         elif channel == "agency" and len(agencies) != 1:
-            problems.append((("requirements", i, "agency"), f"name the agency: the scenario has {len(agencies)} agencies"))
+            problems.append(
+                (("requirements", i, "agency"), f"name the agency: the scenario has {len(agencies)} agencies")
+            )
         in_horizon(("requirements", i, "need_by"), r.need_by)
         if r.opens is not None:
             in_horizon(("requirements", i, "opens"), r.opens)
             if r.need_by < r.opens:
-                problems.append((("requirements", i, "need_by"), f"need_by {r.need_by.isoformat()} is before opens {r.opens.isoformat()}"))
+                problems.append(
+                    (
+                        ("requirements", i, "need_by"),
+                        f"need_by {r.need_by.isoformat()} is before opens {r.opens.isoformat()}",
+                    )
+                )
         cites(("requirements", i), r.cite)
     targets = dict(kinds) | {lk: "link" for lk in links}
     for i, d in enumerate(s.disruptions):
-        need(("disruptions", i, "target"), d.target, targets, "node or link", ("hub", "border", "depot", "link", "supplier"))
+        need(
+            ("disruptions", i, "target"),
+            d.target,
+            targets,
+            "node or link",
+            ("hub", "border", "depot", "link", "supplier"),
+        )
         if isinstance(d, ScheduledDisruption):
             in_horizon(("disruptions", i, "start"), d.start)
     for key in s.policy.item_priority:

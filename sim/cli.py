@@ -76,8 +76,15 @@ def validate(scenario: ScenarioPath) -> None:
     if s.question:
         out.print(f"question: {s.question}")
     out.print(f"start {s.start.isoformat()}, horizon {s.horizon_days:g} days, seed {s.seed}")
-    out.print("nodes: " + ", ".join(f"{k} {kinds[k]}" for k in ("donor", "agency", "supplier", "hub", "border", "depot", "unit") if kinds[k]))
-    out.print(f"links: {len(s.links)} ({sum(lk.enabled for lk in s.links)} enabled), requirements: {len(s.requirements)}, disruptions: {len(s.disruptions)}, strategies: {', '.join(x.name for x in s.strategies) or 'none'}")
+    out.print(
+        "nodes: "
+        + ", ".join(
+            f"{k} {kinds[k]}" for k in ("donor", "agency", "supplier", "hub", "border", "depot", "unit") if kinds[k]
+        )
+    )
+    out.print(
+        f"links: {len(s.links)} ({sum(lk.enabled for lk in s.links)} enabled), requirements: {len(s.requirements)}, disruptions: {len(s.disruptions)}, strategies: {', '.join(x.name for x in s.strategies) or 'none'}"
+    )
     totals: dict[str, int] = {}
     for r in s.requirements:
         totals[r.item] = totals.get(r.item, 0) + r.qty
@@ -124,7 +131,9 @@ def graph(
     out.print(routes)
     caps = Table("item", "bound units/day", "min-cut (binding resources)", title="Max-flow bound per item")
     for b in bounds(s, g):
-        caps.add_row(b.item, f"{b.units_per_day:,.1f}", ", ".join(f"{r} ({b.by_resource.get(r, 0):,.1f}/d)" for r in b.min_cut))
+        caps.add_row(
+            b.item, f"{b.units_per_day:,.1f}", ", ".join(f"{r} ({b.by_resource.get(r, 0):,.1f}/d)" for r in b.min_cut)
+        )
     out.print(caps)
 
 
@@ -136,11 +145,16 @@ def run(
     scenario: ScenarioPath,
     strategy: Annotated[str, typer.Option(help="Strategy name (baseline = the scenario as written).")] = "baseline",
     seed: Annotated[int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)] = None,
-    replications: Annotated[int | None, typer.Option("-n", "--replications", help="Replications (default: the scenario's).", min=1, max=10_000)] = None,
+    replications: Annotated[
+        int | None,
+        typer.Option("-n", "--replications", help="Replications (default: the scenario's).", min=1, max=10_000),
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario name>).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="Summary format: table or json.")] = "table",
-    max_events: Annotated[int | None, typer.Option(help="Event budget per replication; a runaway fails (exit 1).", min=1)] = None,
+    max_events: Annotated[
+        int | None, typer.Option(help="Event budget per replication; a runaway fails (exit 1).", min=1)
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Simulate a scenario, write the event log, KPIs and manifest, and print a KPI summary."""

@@ -119,7 +119,7 @@ class EventLog:
             return
         batch = self._to_batch(self.records, self.rows_flushed)
         self.rows_flushed += len(self.records)
-        self.records = []
+        self.records.clear()  # keep the list object: the engine holds its bound .append
         if self.sink is None:
             self.batches.append(batch)
         else:

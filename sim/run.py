@@ -25,7 +25,7 @@ from network.build import build_graph
 from network.routing import Router
 from scenarios.errors import AidflowError, NetworkError
 from scenarios.schema import Agency as AgencySpec
-from scenarios.schema import Donor, RandomDisruption, Scenario, Supplier, Unit, effective_channel
+from scenarios.schema import Border, Depot, Donor, Hub, RandomDisruption, Scenario, Supplier, Unit, effective_channel
 from sim.log import EventLog
 from sim.model.context import Context, ReqState
 from sim.model.demand import donor_budget, requirement_process
@@ -38,8 +38,6 @@ from sim.model.units import consumption, deliverer
 from sim.rng import Streams
 
 __all__ = ["RunResult", "build_context", "end_state", "run"]
-
-HANDLING = ("hub", "border", "depot")
 
 
 @dataclass
@@ -110,16 +108,16 @@ def build_context(
 
     # handling stations
     for k, n in enumerate(s.nodes):
-        if n.kind in HANDLING:
+        if isinstance(n, (Hub, Border, Depot)):
             st = Station(ctx, k, n.servers, streams.sampler("handling", k, n.service_days), n.storage_cap_lots)
             ctx.stations[k] = st
-            targets[n.id] = Target(lambda f, p, st=st: st.set_factor(f), node=k)
+            targets[n.id] = Target(_station_effect(st), node=k)
 
     # carriers
     for k, lk in enumerate(s.links):
         if not lk.enabled:
             continue
-        d = lk.dispatch
+        disp = lk.dispatch
         c = Carrier(
             ctx,
             k,
@@ -131,10 +129,10 @@ def build_context(
             back=streams.sampler("return", k, lk.return_days if lk.return_days is not None else lk.transit_days),
             loss=streams.uniforms("loss", k),
             loss_probability=lk.loss_probability,
-            rule=d.rule,
-            max_wait_days=getattr(d, "max_wait_days", 0.0),
-            every_days=getattr(d, "every_days", 0.0),
-            first_day=getattr(d, "first_day", 0.0),
+            rule=disp.rule,
+            max_wait_days=getattr(disp, "max_wait_days", 0.0),
+            every_days=getattr(disp, "every_days", 0.0),
+            first_day=getattr(disp, "first_day", 0.0),
         )
         ctx.carriers[k] = c
         dest = ni[lk.to]
@@ -143,7 +141,7 @@ def build_context(
             c.station.feeders.append(c)
         else:
             c.deliver = deliverer(ctx, dest)
-        targets[lk.id] = Target(lambda f, p, c=c: c.set_factor(f, p), link=k)
+        targets[lk.id] = Target(c.set_factor, link=k)
         env.process(dispatcher(ctx, c))
 
     # routes from every supplier to every unit it can reach
@@ -169,7 +167,7 @@ def build_context(
                 ctx.lines[(k, ii[p.item])] = ln
                 lines.append(ln)
                 env.process(line_process(ctx, ln))
-            targets[n.id] = Target(lambda f, p, lines=lines: [ln.set_factor(f) for ln in lines], node=k)
+            targets[n.id] = Target(_lines_effect(lines), node=k)
 
     # agencies and donors
     agencies: dict[str, Agency] = {}
@@ -236,6 +234,21 @@ def build_context(
     return ctx
 
 
+def _station_effect(st: Station) -> Callable[[float, float], None]:
+    def apply(factor: float, loss: float) -> None:
+        st.set_factor(factor)
+
+    return apply
+
+
+def _lines_effect(lines: list[Line]) -> Callable[[float, float], None]:
+    def apply(factor: float, loss: float) -> None:
+        for ln in lines:
+            ln.set_factor(factor)
+
+    return apply
+
+
 def agency_fee(s: Scenario, agency_id: str | None) -> float:
     """The fee share of the named agency (or the only one)."""
     for n in s.nodes:
@@ -262,7 +275,9 @@ def blocked_resources(ctx: Context) -> list[str]:
             out.append(f"link {ctx.link_ids[k]}: {len(c.queue)} lot(s) wait ({why})")
     for (sup, item), ln in ctx.lines.items():
         if ln.orders and ln.rate(ctx.now) <= 0:
-            out.append(f"supplier {ctx.node_ids[sup]}: line for {ctx.item_ids[item]} stopped with {ln.backlog} on order")
+            out.append(
+                f"supplier {ctx.node_ids[sup]}: line for {ctx.item_ids[item]} stopped with {ln.backlog} on order"
+            )
     for r in ctx.requirements:
         if r.waiting_funds:
             donors = ", ".join(ctx.node_ids[d] for d in r.funders)
@@ -312,7 +327,13 @@ def end_state(ctx: Context) -> dict[str, Any]:
         r.id: {"ordered": r.ordered, "delivered": r.delivered, "lost": r.lost, "closed": r.closed}
         for r in ctx.requirements
     }
-    return {"stock": stock, "budget_eur": budget, "at_stations": queues, "waiting_for_link": waiting, "requirements": reqs}
+    return {
+        "stock": stock,
+        "budget_eur": budget,
+        "at_stations": queues,
+        "waiting_for_link": waiting,
+        "requirements": reqs,
+    }
 
 
 def run(
@@ -374,6 +395,3 @@ def run(
         error=error,
     )
     return ctx.log, result
-
-
-

@@ -95,7 +95,7 @@ class Context:
         """Current simulated day."""
         return float(self.env.now)
 
-    def count(self, key: str, by: int = 1) -> None:
+    def count(self, key: str, by: float = 1) -> None:
         """Bump an end-of-run counter (the engine's own view, checked against the log)."""
         self.counters[key] = self.counters.get(key, 0) + by
 

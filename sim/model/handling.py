@@ -31,9 +31,7 @@ NAN = math.nan
 class Station:
     """A handling node with ``servers`` parallel servers."""
 
-    def __init__(
-        self, ctx: Context, node: int, servers: int, service: Sampler, storage_cap_lots: int | None
-    ) -> None:
+    def __init__(self, ctx: Context, node: int, servers: int, service: Sampler, storage_cap_lots: int | None) -> None:
         self.ctx = ctx
         self.node = node
         self.servers = servers
@@ -94,11 +92,11 @@ class Station:
             duration = self.service()
             self.busy_time += duration
             ev = env.timeout(duration, lot)
-            ev.callbacks.append(self._finish)  # type: ignore[union-attr]
+            ev.callbacks.append(self._finish)
 
     def _finish(self, ev: simpy.Event) -> None:
         ctx = self.ctx
-        lot: int = ev.value
+        lot: int = ev.value  # type: ignore[assignment]
         self.busy -= 1
         ctx.pending -= 1
         ctx.rec((ctx.env.now, self.c_finish, lot, ctx.lot_qty[lot], -1, ctx.lot_req[lot], NAN))

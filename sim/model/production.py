@@ -10,6 +10,7 @@ A finished lot is logged ``lot_produced`` and queued on the first link of its ro
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,7 @@ def ramp_factor(points: tuple[tuple[float, float], ...], day: float) -> float:
         return 1.0
     if day <= points[0][0]:
         return points[0][1]
-    for (d0, f0), (d1, f1) in zip(points, points[1:], strict=False):
+    for (d0, f0), (d1, f1) in itertools.pairwise(points):
         if day < d1:
             return f0 + (f1 - f0) * (day - d0) / (d1 - d0) if d1 > d0 else f1
     return points[-1][1]

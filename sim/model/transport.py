@@ -156,12 +156,12 @@ class Carrier:
         self.busy_vehicle_days += duration
         ctx.pending += 1
         ev = env.timeout(duration, (vehicle, load, lost))
-        ev.callbacks.append(self._arrive)  # type: ignore[union-attr]
+        ev.callbacks.append(self._arrive)
 
     def _arrive(self, ev: simpy.Event) -> None:
         ctx = self.ctx
         env = ctx.env
-        vehicle, load, lost = ev.value
+        vehicle, load, lost = ev.value  # type: ignore[misc]
         now = env.now
         ctx.pending -= 1
         for i, lot in enumerate(load):
@@ -181,12 +181,12 @@ class Carrier:
         self.busy_vehicle_days += duration
         ctx.pending += 1
         back = env.timeout(duration, vehicle)
-        back.callbacks.append(self._returned)  # type: ignore[union-attr]
+        back.callbacks.append(self._returned)
 
     def _returned(self, ev: simpy.Event) -> None:
         ctx = self.ctx
         ctx.pending -= 1
-        vehicle: int = ev.value
+        vehicle: int = ev.value  # type: ignore[assignment]
         ctx.rec((ctx.env.now, self.c_returned, -1, 0, vehicle, -1, NAN))
         self.free.append(vehicle)
         self.poke()
