@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import time
 from pathlib import Path
 from typing import Any
 
@@ -76,24 +75,29 @@ def execute(
     import datetime as dt
 
     import pyarrow as pa
-    from results.kpis import kpi_table, summarise
-    from results.store import RunStore, read_part
 
+    from results.kpis import kpi_table, summarise
+    from results.store import RunStore, read_events
     from sim.run import run
 
-    store = RunStore.open_existing(out_dir) if resume else RunStore(out_dir, overwrite=overwrite)
-    store.begin(
-        scenario=scenario.name,
-        scenario_sha256=hashlib.sha256(scenario_path.read_bytes()).hexdigest(),
-        scenario_file=str(scenario_path),
-        seeds={"root": scenario.seed if seed is None else seed, "replications": replications},
-        argv=argv,
-    )
+    root_seed = scenario.seed if seed is None else seed
+    if resume:
+        store = RunStore.open_existing(out_dir)
+        store.set_status("running")
+    else:
+        store = RunStore(
+            out_dir,
+            overwrite=overwrite,
+            scenario_name=scenario.name,
+            scenario_sha256=hashlib.sha256(scenario_path.read_bytes()).hexdigest(),
+            seeds=[root_seed],
+            args=argv,
+        )
+    store.update(strategies=strategies, replications=replications, scenario_file=str(scenario_path))
     store.write_scenario(resolved_yaml(scenario, strategies[0]))
     done = store.finished_parts() if resume else set()
     kpis: list[pa.Table] = []
     failed = 0
-    t0 = time.perf_counter()
     horizon = scenario.horizon_days
     with _progress(err, quiet) as bar:
         total = len(strategies) * replications
@@ -104,7 +108,7 @@ def execute(
                 resolved = scenario.with_strategy(strategy)
                 if (strategy, rep) in done:
                     finished += 1
-                    kpis.append(kpi_table(read_part(store.part_path(strategy, rep)), resolved, strategy, rep))
+                    kpis.append(kpi_table(read_events(out_dir, strategy, rep), resolved, strategy, rep))
                     bar.update(task, completed=finished * horizon)
                     continue
                 base = finished * horizon
@@ -127,14 +131,14 @@ def execute(
                         f"{strategy} rep {rep}: {result.status}: {result.error or '; '.join(result.blocked)}",
                         markup=False,
                     )
-                kpis.append(kpi_table(read_part(store.part_path(strategy, rep)), resolved, strategy, rep))
+                kpis.append(kpi_table(read_events(out_dir, strategy, rep), resolved, strategy, rep))
                 finished += 1
                 bar.update(task, completed=finished * horizon)
     table = pa.concat_tables(kpis) if kpis else None
     if table is not None:
         store.write_kpis(table)
     status = "failed" if failed else "completed"
-    store.set_status(status, wall_s=time.perf_counter() - t0)
+    store.set_status(status)
     summary = summarise(kpis) if kpis else None
     if fmt == "json":
         import json

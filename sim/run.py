@@ -60,9 +60,13 @@ class RunResult:
 
 
 class _Deadlock(Exception):
+    # SimPy re-raises a process's exception as ``type(exc)(*exc.args)``: keep the list in args.
     def __init__(self, blocked: list[str]) -> None:
-        super().__init__("; ".join(blocked))
-        self.blocked = blocked
+        super().__init__(list(blocked))
+        self.blocked = list(blocked)
+
+    def __str__(self) -> str:
+        return "; ".join(self.blocked)
 
 
 def build_context(
@@ -289,6 +293,8 @@ def _stalled(ctx: Context) -> bool:
     """Work is open, nothing is scheduled that could move it, and nothing will unblock it."""
     if ctx.pending > 0 or ctx.active_disruptions > 0:
         return False
+    if not all(r.opened for r in ctx.requirements):  # a requirement still to open is scheduled work
+        return False
     open_reqs = any(r.opened and not r.closed for r in ctx.requirements)
     if not open_reqs and ctx.open_lots() == 0:
         return False
@@ -312,6 +318,13 @@ def _clock(ctx: Context, step_days: float) -> Generator[simpy.Event, Any, None]:
         if ctx.max_events is not None and ctx.log.rows > ctx.max_events:
             ctx.over_budget()
         if _stalled(ctx):
+            # let this instant settle first: events triggered now (a tranche waking a requirement,
+            # an order waking a line) are queued at ``now`` and may move work; NORMAL priority
+            # timeouts of 0 run after everything already scheduled at ``now``.
+            while env.peek() == env.now:
+                yield env.timeout(0)
+            if not _stalled(ctx):
+                continue
             blocked = blocked_resources(ctx)
             if blocked:
                 raise _Deadlock(blocked)

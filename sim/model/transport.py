@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from scenarios.errors import RunError
 from sim.events import ARRIVED, DEPARTED, LOADED, LOST, QUEUED, RETURNED
 from sim.model.queues import make_queue
 from sim.model.units import lot_lost
@@ -131,6 +132,11 @@ class Carrier:
             lot = q.peek()
             v = vol[ctx.log.lot_item[lot]] * ctx.lot_qty[lot]
             if volume_m3 + v > self.capacity_m3 + 1e-9:
+                if not load:  # an empty vehicle cannot take it: it never will (no empty trips)
+                    raise RunError(
+                        f"link {ctx.link_ids[self.link]}: a lot of {v:g} m3 does not fit a vehicle of "
+                        f"{self.capacity_m3:g} m3"
+                    )
                 break
             q.pop()
             volume_m3 += v
@@ -223,8 +229,12 @@ def dispatcher(ctx: Context, c: Carrier) -> Generator[simpy.Event, Any, None]:
             while env.now < deadline and not _full(ctx, c, volume):
                 c.wake = env.event()
                 yield env.any_of([c.wake, env.timeout(deadline - env.now)])
-                volume = c.fill(vehicle, load, volume)
+                if c.vehicles - len(c.free) <= c.usable:  # no loading while the link is closed
+                    volume = c.fill(vehicle, load, volume)
             ctx.pending -= 1
+            while c.vehicles - len(c.free) > c.usable:  # closed (or cut) while it loaded: wait to reopen
+                c.wake = env.event()
+                yield c.wake
         c.wake = None
         c.depart(vehicle, load)
 
