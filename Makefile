@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/aidflow validate $(SMALL)
-	$(BIN)/aidflow graph $(SMALL)
+	$(BIN)/aidflow validate $(FLAGSHIP)
+	$(BIN)/aidflow graph $(FLAGSHIP)
+	$(BIN)/aidflow run $(FLAGSHIP) --out runs/demo --overwrite
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
