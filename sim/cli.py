@@ -13,7 +13,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -137,52 +137,200 @@ def graph(
     out.print(caps)
 
 
-# --------------------------------------------------------------------------- run
+# --------------------------------------------------------------------------- run, compare, sweep
+
+Jobs = Annotated[int, typer.Option("-j", "--jobs", help="Local worker processes.", min=1, max=256)]
+Scheduler = Annotated[
+    str | None, typer.Option(help="Dask: 'local' starts a LocalCluster; tcp://host:8786 joins a scheduler.")
+]
+SchedulerFile = Annotated[Path | None, typer.Option(help="Dask scheduler file of an existing cluster.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (for scripts).")]
+Seed = Annotated[int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)]
+Reps = Annotated[
+    int | None, typer.Option("-n", "--replications", help="Replications (default: the scenario's).", min=1, max=10_000)
+]
+OutDir = Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario name>[-<command>]).")]
+Overwrite = Annotated[bool, typer.Option(help="Replace an existing run directory.")]
+Fmt = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
+MaxEvents = Annotated[int | None, typer.Option(help="Event budget per replication; a runaway fails (exit 1).", min=1)]
+
+
+def _check_strategies(s: Scenario, path: Path, wanted: list[str]) -> None:
+    names = ["baseline", *(x.name for x in s.strategies)]
+    for w in wanted:
+        if w not in names:
+            raise BadInput(f"--strategy: no strategy {w!r} in {path} (known: {', '.join(names)})")
+    if len(set(wanted)) != len(wanted):
+        raise BadInput("--strategy: each strategy may be named once")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise BadInput(f"--format: must be table or json (got {fmt!r})")
+
+
+def _experiment(scenario: Path, s: Scenario, strategies: list[str], reps: int, out_dir: Path, **kw: object) -> Any:
+    from sim.cli_run import Experiment
+
+    if kw.get("scheduler") is not None and kw.get("scheduler_file") is not None:
+        raise BadInput("give either --scheduler or --scheduler-file, not both")
+    sf = kw.pop("scheduler_file", None)
+    return Experiment(
+        scenario_path=scenario,
+        scenario=s,
+        strategies=strategies,
+        replications=reps,
+        out_dir=out_dir,
+        scheduler_file=None if sf is None else str(sf),
+        argv=tuple(sys.argv[1:]),
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @app.command()
 def run(
     scenario: ScenarioPath,
     strategy: Annotated[str, typer.Option(help="Strategy name (baseline = the scenario as written).")] = "baseline",
-    seed: Annotated[int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)] = None,
-    replications: Annotated[
-        int | None,
-        typer.Option("-n", "--replications", help="Replications (default: the scenario's).", min=1, max=10_000),
-    ] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario name>).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="Summary format: table or json.")] = "table",
-    max_events: Annotated[
-        int | None, typer.Option(help="Event budget per replication; a runaway fails (exit 1).", min=1)
-    ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    seed: Seed = None,
+    replications: Reps = None,
+    out_dir: OutDir = None,
+    overwrite: Overwrite = False,
+    resume: Annotated[bool, typer.Option(help="Complete an interrupted run, skipping finished parts.")] = False,
+    fmt: Fmt = "table",
+    jobs: Jobs = 1,
+    scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
+    max_events: MaxEvents = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Simulate a scenario, write the event log, KPIs and manifest, and print a KPI summary."""
-    from sim.cli_run import execute
+    """Simulate a scenario: event log, KPIs (mean and 95% CI) and manifest in a run directory."""
+    from results.kpis import summarise
+    from sim.cli_run import execute, summary_table
 
-    if fmt not in ("table", "json"):
-        raise BadInput(f"--format: must be table or json (got {fmt!r})")
+    _check_format(fmt)
     s, _, _ = load_checked(scenario)
-    names = ["baseline", *(x.name for x in s.strategies)]
-    if strategy not in names:
-        raise BadInput(f"--strategy: no strategy {strategy!r} in {scenario} (known: {', '.join(names)})")
+    _check_strategies(s, scenario, [strategy])
     target = out_dir if out_dir is not None else Path("runs") / s.name
-    code = execute(
-        scenario_path=scenario,
-        scenario=s,
-        strategies=[strategy],
-        replications=replications or s.replications,
+    reps = replications or s.replications
+    exp = _experiment(
+        scenario,
+        s,
+        [strategy],
+        reps,
+        target,
         seed=seed,
-        out_dir=target,
         overwrite=overwrite,
-        fmt=fmt,
+        resume=resume,
+        jobs=jobs,
+        scheduler=scheduler,
+        scheduler_file=scheduler_file,
         max_events=max_events,
         quiet=quiet,
-        argv=sys.argv[1:],
-        out=out,
-        err=err,
     )
+    outcome = execute(exp, err)
+    for m in outcome.messages:
+        err.print(m, markup=False)
+    summary = summarise([outcome.kpis]) if outcome.kpis is not None else None
+    if fmt == "json":
+        rows = summary.to_pylist() if summary is not None else []
+        sys.stdout.write(json.dumps({"run": str(target), "status": outcome.status, "kpis": rows}, default=str) + "\n")
+    elif summary is not None:
+        out.print(summary_table(summary, f"{s.name} ({strategy}): {reps} replication(s) -> {target}"))
+    raise typer.Exit(1 if outcome.failed else 0)
+
+
+@app.command()
+def compare(
+    scenario: ScenarioPath,
+    strategy: Annotated[list[str], typer.Option(help="Strategies to compare (repeat); the first is the baseline.")],
+    replications: Reps = None,
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    overwrite: Overwrite = False,
+    target_halfwidth: Annotated[
+        str | None, typer.Option(help="Add replications until every ranked CI half-width is within this, e.g. 5%.")
+    ] = None,
+    max_replications: Annotated[int, typer.Option(help="Cap for --target-halfwidth.", min=2)] = 200,
+    kpi: Annotated[str, typer.Option(help="KPI that ranks the strategies.")] = "lead_time_mean_days",
+    fmt: Fmt = "table",
+    jobs: Jobs = 1,
+    scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Compare strategies under common random numbers: paired differences with 95% CIs and a ranking."""
+    from sim.cli_compare import compare_command
+
+    _check_format(fmt)
+    s, _, _ = load_checked(scenario)
+    if len(strategy) < 2:
+        raise BadInput("--strategy: name at least two strategies (the first is the baseline)")
+    _check_strategies(s, scenario, strategy)
+    target = out_dir if out_dir is not None else Path("runs") / f"{s.name}-compare"
+    reps = replications or max(s.replications, 10)
+    exp = _experiment(
+        scenario,
+        s,
+        strategy,
+        reps,
+        target,
+        seed=seed,
+        overwrite=overwrite,
+        jobs=jobs,
+        scheduler=scheduler,
+        scheduler_file=scheduler_file,
+        quiet=quiet,
+    )
+    code = compare_command(exp, kpi, target_halfwidth, max_replications, fmt, out, err)
     raise typer.Exit(code)
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioPath,
+    param: Annotated[
+        list[str], typer.Option(help="PATH=LO..HI[:STEPS], e.g. links.rail_pl_ua.vehicles=2..12:6 (repeat).")
+    ],
+    design: Annotated[str, typer.Option(help="grid or lhs (Latin hypercube).")] = "grid",
+    points: Annotated[int, typer.Option(help="Points for --design lhs.", min=1, max=10_000)] = 10,
+    strategy: Annotated[str, typer.Option(help="Strategy the sweep starts from.")] = "baseline",
+    replications: Reps = None,
+    seed: Seed = None,
+    out_dir: OutDir = None,
+    overwrite: Overwrite = False,
+    fmt: Fmt = "table",
+    jobs: Jobs = 1,
+    scheduler: Scheduler = None,
+    scheduler_file: SchedulerFile = None,
+    quiet: Quiet = False,
+) -> None:
+    """Sweep parameters: each KPI's response over a grid or Latin hypercube, written as a table."""
+    from sim.cli_compare import parse_params, sweep_command, sweep_points
+
+    _check_format(fmt)
+    if design not in ("grid", "lhs"):
+        raise BadInput(f"--design: must be grid or lhs (got {design!r})")
+    s, _, _ = load_checked(scenario)
+    _check_strategies(s, scenario, [strategy])
+    specs = parse_params(param)
+    pts = sweep_points(s.with_strategy(strategy), specs, design, points, s.seed if seed is None else seed)
+    target = out_dir if out_dir is not None else Path("runs") / f"{s.name}-sweep"
+    reps = replications or s.replications
+    exp = _experiment(
+        scenario,
+        s,
+        [strategy],
+        reps,
+        target,
+        seed=seed,
+        overwrite=overwrite,
+        jobs=jobs,
+        scheduler=scheduler,
+        scheduler_file=scheduler_file,
+        quiet=quiet,
+        points=pts,
+    )
+    raise typer.Exit(sweep_command(exp, specs, fmt, out, err))
 
 
 # --------------------------------------------------------------------------- entry point
