@@ -8,8 +8,8 @@ Reading happens in stages, and a file that fails a stage goes no further:
    tags (``!!python/object``, ``!!str``...), nesting deeper than ``MAX_DEPTH``, a second
    document and an empty file are refused before anything is built (so an alias bomb or a
    100,000-deep nesting fails in milliseconds);
-3. nodes: the round-trip loader composes the node tree, which keeps every line and column;
-   it becomes plain Python data (``dict``/``list``/``str``/``int``/``float``/``bool``/``None``/
+3. nodes: the checked events are composed into ruamel nodes, whose marks give every line
+   and column; the tree becomes plain Python data (``dict``/``list``/``str``/``int``/``float``/``bool``/``None``/
    ``datetime.date``); keys must be strings and unique, numbers of sane size;
 4. model: ``Scenario.model_validate``; then every strategy overlay is tried.
 
@@ -53,9 +53,11 @@ from ruamel.yaml.events import (
     DocumentStartEvent,
     MappingStartEvent,
     NodeEvent,
+    ScalarEvent,
     SequenceStartEvent,
 )
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 from scenarios import schema
 from scenarios.errors import Problem, ScenarioError, format_path
@@ -114,7 +116,7 @@ class Positions:
     Example:
         >>> _, where = load_with_positions("scenarios/small_routers.yaml")  # doctest: +SKIP
         >>> where.locate(("links", 0, "vehicles"))  # doctest: +SKIP
-        (144, 15)
+        (130, 15)
     """
 
     def __init__(self, file: str, root: Node | None) -> None:
@@ -302,17 +304,55 @@ def _show_tag(tag: str) -> str:
     return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
 
 
-def _scan(text: str, file: str) -> None:
-    """Walk the parser's events and refuse what must never be built; stops at the first."""
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _flow_cut(text: str) -> int | None:
+    """Where naive bracket counting first passes ``MAX_DEPTH`` (end index), or None.
+
+    ruamel's scanner looks up to 1024 characters ahead for a possible key inside flow
+    collections, at a cost that grows with the nesting, so a 100,000-deep ``[[[[...`` takes
+    a noticeable time to refuse. Counting brackets is instant; when it suspects deep
+    nesting, ``_compose`` walks just the text up to that point to confirm.
+    """
+    depth = 0
+    for match in _FLOW_BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.end()
+        elif depth:
+            depth -= 1
+    return None
+
+
+def _compose(text: str, file: str) -> Node | None:
+    """The file's node tree (None when it has no document), built only from checked events."""
+    cut = _flow_cut(text)
+    if cut is not None:
+        # The prefix's events are the file's own (bar the last few keys, which only the
+        # lookahead could reveal, and which would only add depth): a refusal there is exact.
+        try:
+            _walk_events(text[:cut], file)
+        except _Stop:
+            raise
+        except Exception:
+            pass  # the prefix ends mid-token (brackets inside a string...): walk the whole file
+    events = _walk_events(text, file)
+    return _build(events)
+
+
+def _walk_events(text: str, file: str) -> list[Any]:
+    """The parser's events, once every one has passed the guards; stops at the first refusal."""
 
     def stop(event: Any, message: str) -> _Stop:
         line, col = _mark_of(event.start_mark)
         return _Stop([Problem(file, line, col, "", message)])
 
-    yaml = YAML(typ="rt", pure=True)
+    events: list[Any] = []
     depth = 0
     documents = 0
-    for event in yaml.parse(text):
+    for event in _yaml().parse(text):
         if isinstance(event, DocumentStartEvent):
             documents += 1
             if documents > 1:
@@ -326,17 +366,70 @@ def _scan(text: str, file: str) -> None:
         elif isinstance(event, NodeEvent):
             if event.anchor is not None:
                 raise stop(event, f"anchors are not allowed (&{event.anchor}); write the value out")
-            tag = event.tag
+            tag = getattr(event, "tag", None)
             if tag is not None:
                 raise stop(event, f"explicit tags are not allowed ({_show_tag(str(tag))})")
             if isinstance(event, MappingStartEvent | SequenceStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
                     raise stop(event, f"nesting is deeper than {MAX_DEPTH} levels")
+            events.append(event)
         elif isinstance(event, CollectionEndEvent):
             depth -= 1
+            events.append(event)
     if documents == 0:
         raise _Stop([Problem(file, 1, 1, "", _EMPTY)])
+    return events
+
+
+def _build(events: list[Any]) -> Node | None:
+    """Compose nodes from checked events, as ruamel's Composer would (minus anchors and tags).
+
+    Composing from the events already walked saves parsing the file a second time, which is
+    most of the cost of loading.
+    """
+    resolver = VersionedResolver(version=(1, 2))
+    root: Node | None = None
+    open_nodes: list[Node] = []
+    keys: list[Node | None] = []  # per open mapping: the key waiting for its value
+    for event in events:
+        node: Node
+        if isinstance(event, CollectionEndEvent):
+            open_nodes.pop().end_mark = event.end_mark
+            keys.pop()
+            continue
+        if isinstance(event, ScalarEvent):
+            tag = resolver.resolve(ScalarNode, event.value, event.implicit)
+            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+        elif isinstance(event, MappingStartEvent):
+            tag = resolver.resolve(MappingNode, None, event.implicit)
+            node = MappingNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        else:
+            tag = resolver.resolve(SequenceNode, None, event.implicit)
+            node = SequenceNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        if not open_nodes:
+            root = node
+        elif isinstance(open_nodes[-1], SequenceNode):
+            open_nodes[-1].value.append(node)
+        elif keys[-1] is None:
+            keys[-1] = node
+        else:
+            open_nodes[-1].value.append((keys[-1], node))
+            keys[-1] = None
+        if isinstance(node, MappingNode | SequenceNode):
+            open_nodes.append(node)
+            keys.append(None)
+    return root
+
+
+def _yaml() -> YAML:
+    """A YAML 1.2 parser (and scalar constructor).
+
+    The safe pipeline rather than the round-trip one: the same events and marks, but it does
+    not gather comments (2-3x faster), and the round-trip composer marks the fold points of
+    ``>`` scalars with BEL characters in node values.
+    """
+    return YAML(typ="safe", pure=True)
 
 
 _EMPTY = "the file is empty (expected a mapping with name, start, horizon_days, items, nodes, ...)"
@@ -352,8 +445,12 @@ def _yaml_problem(exc: MarkedYAMLError, file: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, col = _mark_of(mark)
     problem = " ".join(str(exc.problem or "").split()) or "cannot parse"
+    message = f"YAML syntax error: {problem}"
     context = " ".join(str(exc.context or "").split())
-    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if context and exc.context_mark is not None and _mark_of(exc.context_mark)[0] != line:
+        message += f" ({context} that starts at line {_mark_of(exc.context_mark)[0]})"
+    if "\\t" in problem or "\t" in problem:
+        message += "; indent with spaces, not tabs"
     return Problem(file, line, col, "", message)
 
 
@@ -366,7 +463,7 @@ class _Plain:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[Problem] = []
-        self._scalars = YAML(typ="safe", pure=True).constructor
+        self._scalars = _yaml().constructor
 
     def problem(self, node: Node, loc: Loc, message: str) -> None:
         line, col = _mark(node)
@@ -450,8 +547,7 @@ def _plain_scalar(value: Any) -> Any:
 def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
     text = _decode(data, file)
     try:
-        _scan(text, file)
-        root = YAML(typ="rt", pure=True).compose(text)
+        root = _compose(text, file)
     except MarkedYAMLError as exc:
         raise _Stop([_yaml_problem(exc, file)]) from None
     except _Stop:
@@ -480,7 +576,9 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
             problems.extend(_problems_of(dict(err), positions))
         raise _Stop(_sorted(problems)) from None
     except Exception as exc:  # a bug in a validator: still a ScenarioError, and say so
-        raise _Stop([Problem(file, 1, 1, "", f"internal error while validating ({type(exc).__name__}: {exc})")]) from None
+        raise _Stop(
+            [Problem(file, 1, 1, "", f"internal error while validating ({type(exc).__name__}: {exc})")]
+        ) from None
 
     strategy = _strategy_problems(scenario, positions)
     if strategy:
@@ -500,15 +598,37 @@ def _strategy_problems(scenario: Scenario, positions: Positions) -> list[Problem
         # culprit gets its own line instead of taking the whole load down.
         found = []
         for i, st in enumerate(scenario.strategies):
-            for path, value in st.overrides.items():
-                where: Loc = ("strategies", i, "overrides")
-                try:
-                    apply_overrides(scenario, {path: value}, where)
-                except StrategyProblem as exc:
-                    found.append(((*where, path), exc.message))
-                except Exception as exc:
-                    found.append(((*where, path), f"cannot apply ({type(exc).__name__}: {_clip(str(exc))})"))
-    return [positions.problem(tuple(loc), message) for loc, message in found]
+            for path in st.overrides:
+                message = _try_override(scenario, i, path)
+                if message is not None:
+                    found.append((("strategies", i, "overrides", path), message))
+    problems = []
+    for loc, message in found:
+        loc = tuple(loc)
+        if len(loc) == 4 and loc[0] == "strategies" and isinstance(loc[1], int) and message.startswith("makes "):
+            message = _try_override(scenario, loc[1], str(loc[3])) or message
+        problems.append(positions.problem(loc, message))
+    return problems
+
+
+def _try_override(scenario: Scenario, index: int, path: str) -> str | None:
+    """Why one override of strategy ``index`` fails, in this module's words (None: it applies)."""
+    try:
+        value = scenario.strategies[index].overrides[path]
+        apply_overrides(scenario, {path: value}, ("strategies", index, "overrides"))
+    except StrategyProblem as exc:
+        # apply_overrides raises ``from None``: the ValidationError is still the context.
+        cause = exc.__context__
+        if not isinstance(cause, ValidationError):
+            return exc.message
+        err: dict[str, Any] = dict(cause.errors(include_url=False)[0])
+        first = _problems_of(err, Positions("", None))[:1]
+        if not first:
+            return exc.message
+        return f"makes {first[0].path or 'the scenario'} invalid: {first[0].message}"
+    except Exception as exc:
+        return f"cannot apply ({type(exc).__name__}: {_clip(str(exc))})"
+    return None
 
 
 # --------------------------------------------------------------------------- pydantic errors
@@ -625,7 +745,9 @@ def _problems_of(err: dict[str, Any], positions: Positions) -> list[Problem]:
         disc = str(ctx.get("discriminator", "kind")).strip("'\"")
         expected = ", ".join(_union_tags(res.annotation)) or str(ctx.get("expected_tags", "")).replace("'", "")
         if etype == "union_tag_invalid":
-            return [positions.problem((*loc, disc), f"unknown {disc} {_show(ctx.get('tag'))} (expected one of: {expected})")]
+            return [
+                positions.problem((*loc, disc), f"unknown {disc} {_show(ctx.get('tag'))} (expected one of: {expected})")
+            ]
         if isinstance(value, dict):
             return [positions.problem((*loc, disc), f"required (one of: {expected})")]
         return [positions.problem(loc, f"must be a mapping with a {disc!r} key (got {_got(value, loc, positions)})")]
@@ -636,13 +758,12 @@ def _problems_of(err: dict[str, Any], positions: Positions) -> list[Problem]:
     if matched < len(loc) and isinstance(positions.node_at(loc[:matched]), ScalarNode):
         loc = loc[:matched]
 
-    message = _message(etype, ctx, str(err.get("msg", "")), _got(value, loc, positions), value, res, loc)
+    got = _show(value) if res.is_key else _got(value, loc, positions)  # a key's input is the key
+    message = _message(etype, ctx, str(err.get("msg", "")), got, value, res, loc)
     return [positions.problem(loc, message, at_key=at_key)]
 
 
-def _message(
-    etype: str, ctx: dict[str, Any], msg: str, got: str, value: Any, res: _Resolved, loc: Loc
-) -> str:
+def _message(etype: str, ctx: dict[str, Any], msg: str, got: str, value: Any, res: _Resolved, loc: Loc) -> str:
     g = f" (got {got})"
     if etype == "missing":
         return "required"
@@ -673,7 +794,8 @@ def _message(
         n = ctx.get("min_length", 1)
         return "must not be empty" if n == 1 else f"must have at least {n} characters{g}"
     if etype == "string_too_long":
-        return f"must have at most {ctx.get('max_length')} characters (got {len(value) if isinstance(value, str) else '?'})"
+        size = f"{len(value)} characters" if isinstance(value, str) else got
+        return f"must have at most {ctx.get('max_length')} characters (got {size})"
     if etype == "string_pattern_mismatch":
         if ctx.get("pattern") == _ID_PATTERN:
             return f"must be an id: a letter, then letters, digits, '_' or '-'{g}"

@@ -52,7 +52,7 @@ def _step(model: Any, data: Any, seg: str) -> tuple[Any, Any, str | int]:
         for i, child in enumerate(model):
             if getattr(child, "id", None) == seg or getattr(child, "name", None) == seg:
                 return child, data[i], i
-        if seg.isdigit() and int(seg) < len(model):
+        if seg.isascii() and seg.isdigit() and int(seg) < len(model):
             return model[int(seg)], data[int(seg)], int(seg)
         known = [str(getattr(c, "id", getattr(c, "name", ""))) for c in model]
         raise KeyError(f"no entry {seg!r} (known: {', '.join(known[:12])}{'...' if len(known) > 12 else ''})")

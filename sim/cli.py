@@ -53,10 +53,11 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 def load_checked(path: Path) -> tuple[Scenario, Positions, list[Check]]:
     """Load a scenario, run the structural checks, and raise ScenarioError on any error."""
-    from network.checks import check
     from scenarios.load import load_with_positions
 
     scenario, positions = load_with_positions(path)
+    from network.checks import check
+
     checks = check(scenario)
     errors = [c for c in checks if c.severity == "error"]
     if errors:
