@@ -67,7 +67,7 @@ def t_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
 
 def halfwidth(values: np.ndarray, level: float = 0.95) -> float:
     """Half-width of the t confidence interval of the mean of ``values``."""
-    mean, lo, hi = t_ci(values, level)
+    _, lo, hi = t_ci(values, level)
     return (hi - lo) / 2 if not math.isnan(lo) else math.inf
 
 
