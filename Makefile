@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/aidflow validate $(FLAGSHIP)
 	$(BIN)/aidflow graph $(FLAGSHIP)
-	$(BIN)/aidflow run $(FLAGSHIP) --out runs/demo --overwrite
+	$(BIN)/aidflow run $(FLAGSHIP) --out runs/demo --overwrite --report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -153,6 +153,16 @@ Reps = Annotated[
 OutDir = Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario name>[-<command>]).")]
 Overwrite = Annotated[bool, typer.Option(help="Replace an existing run directory.")]
 Fmt = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
+ReportFlag = Annotated[bool, typer.Option("--report", help="Also write RUN/report.html.")]
+
+
+def _write_report(run_dir: Path) -> None:
+    from results.report import build_report
+
+    path = build_report(run_dir)
+    err.print(f"report: {path}", markup=False)
+
+
 MaxEvents = Annotated[int | None, typer.Option(help="Event budget per replication; a runaway fails (exit 1).", min=1)]
 
 
@@ -203,6 +213,7 @@ def run(
     scheduler_file: SchedulerFile = None,
     max_events: MaxEvents = None,
     quiet: Quiet = False,
+    report: ReportFlag = False,
 ) -> None:
     """Simulate a scenario: event log, KPIs (mean and 95% CI) and manifest in a run directory."""
     from results.kpis import summarise
@@ -237,6 +248,8 @@ def run(
         sys.stdout.write(json.dumps({"run": str(target), "status": outcome.status, "kpis": rows}, default=str) + "\n")
     elif summary is not None:
         out.print(summary_table(summary, f"{s.name} ({strategy}): {reps} replication(s) -> {target}"))
+    if report:
+        _write_report(target)
     raise typer.Exit(1 if outcome.failed else 0)
 
 
@@ -258,6 +271,7 @@ def compare(
     scheduler: Scheduler = None,
     scheduler_file: SchedulerFile = None,
     quiet: Quiet = False,
+    report: ReportFlag = False,
 ) -> None:
     """Compare strategies under common random numbers: paired differences with 95% CIs and a ranking."""
     from sim.cli_compare import compare_command
@@ -283,6 +297,8 @@ def compare(
         quiet=quiet,
     )
     code = compare_command(exp, kpi, target_halfwidth, max_replications, fmt, out, err)
+    if report:
+        _write_report(target)
     raise typer.Exit(code)
 
 
@@ -333,6 +349,17 @@ def sweep(
     )
     raise typer.Exit(sweep_command(exp, specs, fmt, out, err))
 
+
+# --------------------------------------------------------------------------- more commands
+
+
+def _register_commands() -> None:
+    from sim import cli_report
+
+    cli_report.register(app)
+
+
+_register_commands()
 
 # --------------------------------------------------------------------------- entry point
 
