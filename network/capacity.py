@@ -55,7 +55,7 @@ from typing import Any
 import networkx as nx
 
 from network.build import HANDLING_KINDS, build_graph, lots_per_vehicle
-from network.routing import makers, suitable_suppliers
+from network.routing import Router, makers, suitable_suppliers
 from scenarios.schema import Item, Scenario
 
 __all__ = [
@@ -129,7 +129,8 @@ def _ends(scenario: Scenario, graph: nx.DiGraph, item: str) -> tuple[list[str], 
     """Suppliers and units of the flow network of ``item``, in file order."""
     reqs = [r for r in scenario.requirements if r.item == item]
     if reqs:
-        chosen = {s for r in reqs for s in suitable_suppliers(scenario, r)}
+        router = Router(graph, weight=scenario.policy.routing_weight)
+        chosen = {s for r in reqs for s in suitable_suppliers(scenario, r, router)}
         units = {r.unit for r in reqs}
     else:
         chosen = set(makers(scenario, item))
@@ -209,6 +210,8 @@ def max_flow_bound(scenario: Scenario, graph: nx.DiGraph | None, item: str) -> B
     if graph is None:
         graph = build_graph(scenario)
     aux, resources = _flow_network(scenario, graph, item)
+    if _SOURCE not in aux or _SINK not in aux:
+        return Bound(item, 0.0, (), {})
     try:
         _, flow = nx.maximum_flow(aux, _SOURCE, _SINK)
     except nx.NetworkXUnbounded:

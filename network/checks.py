@@ -195,12 +195,13 @@ def _isolated_checks(scenario: Scenario, graph: nx.DiGraph) -> list[Check]:
     return out
 
 
-def _idle_supplier_checks(scenario: Scenario) -> list[Check]:
+def _idle_supplier_checks(scenario: Scenario, graph: nx.DiGraph) -> list[Check]:
     out: list[Check] = []
     required = {r.item for r in scenario.requirements}
     usable: set[str] = set()
+    router = Router(graph, weight=scenario.policy.routing_weight)
     for req in scenario.requirements:
-        usable.update(suitable_suppliers(scenario, req))
+        usable.update(suitable_suppliers(scenario, req, router))
     for i, node in enumerate(scenario.nodes):
         if not isinstance(node, Supplier) or node.id in usable:
             continue
@@ -249,6 +250,6 @@ def check(scenario: Scenario, graph: nx.DiGraph | None = None) -> list[Check]:
         *_earmark_checks(scenario),
         *_duplicate_checks(scenario),
         *_isolated_checks(scenario, graph),
-        *_idle_supplier_checks(scenario),
+        *_idle_supplier_checks(scenario, graph),
         *_consumption_checks(scenario),
     ]

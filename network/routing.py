@@ -231,15 +231,17 @@ def makers(scenario: Scenario, item: str) -> tuple[str, ...]:
     return tuple(n.id for n in scenario.nodes if isinstance(n, Supplier) and any(p.item == item for p in n.products))
 
 
-def suitable_suppliers(scenario: Scenario, requirement: Requirement) -> tuple[str, ...]:
+def suitable_suppliers(scenario: Scenario, requirement: Requirement, router: Router | None = None) -> tuple[str, ...]:
     """Suppliers that may fill ``requirement`` under its effective channel, in file order.
 
     ``domestic`` requirements take only domestic suppliers; ``agency`` and ``bilateral`` ones
     take non-domestic suppliers, or any supplier when no non-domestic one makes the item.
+    The engine awards contracts by the same rule (``sim.model.procurement.candidates``).
 
     Args:
         scenario: The scenario (its ``policy.channel`` may override the requirement's).
         requirement: One of its requirements.
+        router: When given, only those of the above with a route to the unit.
 
     Returns:
         Supplier ids (possibly empty).
@@ -248,9 +250,12 @@ def suitable_suppliers(scenario: Scenario, requirement: Requirement) -> tuple[st
         n for n in scenario.nodes if isinstance(n, Supplier) and any(p.item == requirement.item for p in n.products)
     ]
     if effective_channel(scenario, requirement) == "domestic":
-        return tuple(n.id for n in sups if n.domestic)
-    foreign = tuple(n.id for n in sups if not n.domestic)
-    return foreign or tuple(n.id for n in sups)
+        pool = tuple(n.id for n in sups if n.domestic)
+    else:
+        pool = tuple(n.id for n in sups if not n.domestic) or tuple(n.id for n in sups)
+    if router is None:
+        return pool
+    return tuple(sid for sid in pool if router.reachable(sid, requirement.unit))
 
 
 @dataclass(frozen=True)

@@ -354,9 +354,10 @@ def sweep(
 
 
 def _register_commands() -> None:
-    from sim import cli_report
+    from sim import cli_bottlenecks, cli_report
 
     cli_report.register(app)
+    cli_bottlenecks.register(app)
 
 
 _register_commands()
