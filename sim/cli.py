@@ -214,6 +214,12 @@ def run(
     max_events: MaxEvents = None,
     quiet: Quiet = False,
     report: ReportFlag = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild the end state from the written log and compare it with the engine's; differ = fail."
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario: event log, KPIs (mean and 95% CI) and manifest in a run directory."""
     from results.kpis import summarise
@@ -248,9 +254,20 @@ def run(
         sys.stdout.write(json.dumps({"run": str(target), "status": outcome.status, "kpis": rows}, default=str) + "\n")
     elif summary is not None:
         out.print(summary_table(summary, f"{s.name} ({strategy}): {reps} replication(s) -> {target}"))
+    failed = bool(outcome.failed)
+    if verify:
+        from results.replay import verify_run
+
+        problems = verify_run(target)
+        for p in problems:
+            err.print(f"verify: {p}", markup=False)
+        if problems:
+            failed = True
+        else:
+            err.print(f"verify: the log rebuilds the engine's end state in every part of {target}", markup=False)
     if report:
         _write_report(target)
-    raise typer.Exit(1 if outcome.failed else 0)
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command()
@@ -354,10 +371,11 @@ def sweep(
 
 
 def _register_commands() -> None:
-    from sim import cli_bottlenecks, cli_report
+    from sim import cli_audit, cli_bottlenecks, cli_report
 
     cli_report.register(app)
     cli_bottlenecks.register(app)
+    cli_audit.register(app)
 
 
 _register_commands()

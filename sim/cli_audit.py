@@ -1,0 +1,523 @@
+"""Audit commands of the ``aidflow`` CLI: ``state``, ``trace``, ``export`` and ``sql``.
+
+Each reads a finished run directory (or a folder of them) and never runs the engine: the state
+at a date, the history of a lot or requirement and the exports are projections of the written
+event log (``results.replay``, ``results.export``, ``results.sql``). The commands are plain
+functions; ``register(app)`` adds them to the typer app of ``sim.cli``. Heavy libraries
+(pyarrow, duckdb) are imported inside the commands, so ``aidflow --help`` stays fast.
+
+Usage::
+
+    aidflow state RUN --at 2025-08-01 [--rep R] [--strategy S] [--format table|json]
+    aidflow trace RUN --lot 17 | --requirement R3 [--rep R] [--strategy S] [--format table|json]
+    aidflow export RUN --format ocel|ocel-json|ocel-sqlite|csv [--out FILE] [--strategy S] [--rep R]
+    aidflow sql PATH "select kind, count(*) from events group by kind" [--csv] [--max-rows N]
+
+Bad input (no run directory, an unknown lot, a bad date, a failing query) raises an
+``AidflowError`` that ``sim.cli.main`` turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scenarios.errors import AidflowError
+
+if TYPE_CHECKING:
+    from results.replay import Lineage, State
+    from scenarios.schema import Scenario
+
+__all__ = ["AuditError", "export", "parse_at", "register", "sql", "state", "trace"]
+
+
+class AuditError(AidflowError):
+    """A bad argument of an audit command (no such part, a bad date, ...)."""
+
+
+def _out() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+RunArg = Annotated[Path, typer.Argument(help="Run directory (holds manifest.json).", show_default=False)]
+RepOpt = Annotated[int, typer.Option("--rep", help="Replication number.", min=0)]
+StrategyOpt = Annotated[
+    str | None, typer.Option("--strategy", help="Strategy (default: baseline, or the run's only strategy).")
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="Output: table or json.")]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _part(run_dir: Path, strategy: str | None, rep: int) -> tuple[str, dict[str, Any]]:
+    """The manifest entry of the chosen part (AidflowError if the run directory or part is missing)."""
+    from results.store import read_manifest
+
+    if not run_dir.exists():
+        raise AuditError(f"{run_dir}: no such run directory")
+    manifest = read_manifest(run_dir)
+    parts = [p for p in manifest.get("parts", []) if isinstance(p, dict)]
+    strategies = sorted({str(p.get("strategy")) for p in parts})
+    if not parts:
+        raise AuditError(f"{run_dir}: the run has no finished part yet")
+    if strategy is None:
+        strategy = "baseline" if "baseline" in strategies or len(strategies) != 1 else strategies[0]
+    for p in parts:
+        if p.get("strategy") == strategy and int(p.get("replication", -1)) == rep:
+            return strategy, p
+    known = ", ".join(f"{p.get('strategy')} rep {p.get('replication')}" for p in parts)
+    raise AuditError(f"{run_dir}: no part for strategy {strategy!r} rep {rep} (parts: {known})")
+
+
+def _day_text(day: float, start: dt.date | None) -> str:
+    if start is None or not math.isfinite(day):
+        return f"day {day:.2f}"
+    when = dt.datetime.combine(start, dt.time()) + dt.timedelta(days=day)
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _date_only(day: float | None, start: dt.date | None) -> str:
+    if day is None or not math.isfinite(day):
+        return ""
+    if start is None:
+        return f"{day:.2f}"
+    return (start + dt.timedelta(days=math.floor(day))).isoformat()
+
+
+def parse_at(text: str, start: dt.date | None, end_day: float) -> float:
+    """``--at``: ``end``, a day number (``45.5``), a date (``2025-08-01`` = its 00:00) or a date-time.
+
+    Raises:
+        AuditError: not one of these, not finite, or before the scenario start.
+
+    Example:
+        >>> parse_at("2025-05-11", dt.date(2025, 5, 1), 180.0)
+        10.0
+        >>> parse_at("end", None, 180.0)
+        180.0
+    """
+    raw = text.strip()
+    if raw.lower() == "end":
+        return end_day
+    try:
+        day = float(raw)
+    except ValueError:
+        day = math.nan
+        if start is None:
+            raise AuditError(f"--at {text!r}: no scenario start date in this run; give a day number") from None
+        base = dt.datetime.combine(start, dt.time())
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                value = parse(raw)
+            except ValueError:
+                continue
+            if isinstance(value, dt.datetime):
+                day = (value.replace(tzinfo=None) - base).total_seconds() / 86_400
+            else:
+                day = float((value - start).days)
+            break
+        else:
+            raise AuditError(f"--at {text!r}: not a date (YYYY-MM-DD), a date-time, a day number or 'end'") from None
+    if not math.isfinite(day):
+        raise AuditError(f"--at {text!r}: not a finite day")
+    if day < 0:
+        raise AuditError(f"--at {text!r}: before the scenario start ({start.isoformat() if start else 'day 0'})")
+    return day
+
+
+def _load(run_dir: Path, strategy: str) -> Scenario | None:
+    from results.replay import load_run_scenario
+
+    return load_run_scenario(run_dir, strategy)
+
+
+def _write_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str, allow_nan=False) + "\n")
+
+
+def _clean(obj: Any) -> Any:
+    """NaN and infinities -> None, for JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise AuditError(f"--format: must be table or json (got {fmt!r})")
+
+
+# --------------------------------------------------------------------------- state
+
+
+def state(
+    run: RunArg,
+    at: Annotated[
+        str, typer.Option("--at", help="Date (YYYY-MM-DD, its 00:00), date-time, day number, or 'end'.")
+    ] = "end",
+    rep: RepOpt = 0,
+    strategy: StrategyOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Print the state of a run at a date, rebuilt from its event log: queues, vehicles, stock, budgets."""
+    from results.replay import Replay
+    from results.store import read_events
+
+    _check_format(fmt)
+    strategy, part = _part(run, strategy, rep)
+    scenario = _load(run, strategy)
+    start = scenario.start if scenario is not None else None
+    replay = Replay(read_events(run, strategy, rep), scenario)
+    end_day = float(part.get("end_day") or replay.last_t)
+    day = parse_at(at, start, end_day)
+    st = replay.at(day)
+    if fmt == "json":
+        _write_json(
+            _clean(
+                {
+                    "run": str(run),
+                    "strategy": strategy,
+                    "replication": rep,
+                    "at": _day_text(day, start),
+                    **st.to_dict(),
+                    "end_state": st.end_state(scenario) if scenario is not None else None,
+                }
+            )
+        )
+        return
+    _print_state(st, scenario, run, strategy, rep, replay.rows, end_day)
+
+
+def _print_state(
+    st: State, scenario: Scenario | None, run: Path, strategy: str, rep: int, rows: int, end_day: float
+) -> None:
+    out = _out()
+    start = scenario.start if scenario is not None else None
+    name = scenario.name if scenario is not None else run.name
+    out.print(
+        f"[bold]{name}[/bold]  {strategy} rep {rep}  state at {_day_text(st.t, start)} (day {st.t:.3f})"
+        f"  {st.rows}/{rows} rows applied",
+    )
+    if st.t > end_day + 1e-9:
+        out.print(f"(the run ended on day {end_day:.2f}: this is its end state)")
+    nodes = Table(
+        "node",
+        "kind",
+        "queued",
+        "in service",
+        "waiting for vehicle",
+        "WIP lots",
+        "backlog units",
+        "tenders",
+        "capacity",
+        title="Nodes",
+    )
+    for ns in st.nodes.values():
+        if ns.kind in ("donor", "unit"):
+            continue
+        waiting = ", ".join(f"{len(v)} {lk}" for lk, v in ns.waiting.items()) or "0"
+        factor = st.disruptions.get(ns.id)
+        nodes.add_row(
+            ns.id,
+            ns.kind or "",
+            str(len(ns.queue)),
+            str(len(ns.in_service)),
+            waiting,
+            str(ns.wip),
+            f"{ns.backlog_units:,}" if ns.backlog_units else "",
+            ", ".join(ns.tenders),
+            "" if factor is None else f"{factor:.0%} (disrupted)",
+        )
+    out.print(nodes)
+    moving = [v for v in st.vehicles.values() if v.status != "idle"]
+    idle = len(st.vehicles) - len(moving)
+    vt = Table("vehicle", "status", "where", "lots", "qty", "since", title=f"Vehicles ({idle} idle)")
+    for v in moving:
+        where = (
+            v.node
+            if v.status == "loading"
+            else f"{v.origin} -> {v.dest}"
+            if v.status == "in_transit"
+            else (f"back to {v.origin}")
+        )
+        lots = ", ".join(str(x) for x in v.lots[:8]) + (" ..." if len(v.lots) > 8 else "")
+        vt.add_row(f"{v.link}#{v.vehicle}", v.status, where or "", lots, str(v.qty or ""), _day_text(v.since, start))
+    out.print(vt)
+    if st.disruptions:
+        links = {k: f for k, f in st.disruptions.items() if k not in st.nodes}
+        if links:
+            out.print("links disrupted: " + ", ".join(f"{k} at {f:.0%}" for k, f in links.items()))
+    stock = Table("unit", "item", "units", title="Stock")
+    for key, q in st.stock.items():
+        unit, _, item = key.partition("/")
+        stock.add_row(unit, item, f"{q:,}")
+    out.print(stock)
+    reqs = Table(
+        "requirement",
+        "item",
+        "unit",
+        "qty",
+        "status",
+        "ordered",
+        "produced",
+        "delivered",
+        "lost",
+        "need-by",
+        "late by days",
+        title=f"Open requirements ({len(st.open_requirements)} of {len(st.requirements)} opened)",
+    )
+    for r in st.open_requirements.values():
+        late = st.t - r.need_by_day
+        reqs.add_row(
+            r.id,
+            r.item or "",
+            r.unit or "",
+            f"{r.qty:,}",
+            r.status,
+            f"{r.ordered:,}",
+            f"{r.produced:,}",
+            f"{r.delivered:,}",
+            f"{r.lost:,}",
+            _date_only(r.need_by_day, start),
+            f"{late:.1f}" if late > 0 else "",
+        )
+    out.print(reqs)
+    contracts = Table(
+        "contract",
+        "item",
+        "qty",
+        "produced",
+        "delivered",
+        "lost",
+        "value EUR",
+        "awarded",
+        title=f"Open contracts ({len(st.open_contracts)} of {len(st.contracts)})",
+    )
+    for c in st.open_contracts.values():
+        contracts.add_row(
+            c.id,
+            c.item or "",
+            f"{c.qty:,}",
+            f"{c.produced:,}",
+            f"{c.delivered:,}",
+            f"{c.lost:,}",
+            f"{c.value_eur:,.0f}",
+            _date_only(c.awarded_day, start),
+        )
+    out.print(contracts)
+    budget = Table("donor", "EUR left", title="Budget")
+    for d, b in st.budget_eur.items():
+        budget.add_row(d, f"{b:,.2f}")
+    out.print(budget)
+
+
+# --------------------------------------------------------------------------- trace
+
+
+def trace(
+    run: RunArg,
+    lot: Annotated[int | None, typer.Option("--lot", help="Lot id.", min=0)] = None,
+    requirement: Annotated[str | None, typer.Option("--requirement", help="Requirement id (e.g. R3).")] = None,
+    rep: RepOpt = 0,
+    strategy: StrategyOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Print the history of a lot or requirement, days per stage, and the stage that made it late."""
+    from results.replay import lineage
+    from results.store import read_events
+
+    _check_format(fmt)
+    if (lot is None) == (requirement is None):
+        raise AuditError("give exactly one of --lot N or --requirement ID")
+    strategy, part = _part(run, strategy, rep)
+    scenario = _load(run, strategy)
+    table = read_events(run, strategy, rep)
+    end_day = part.get("end_day")
+    lg = lineage(table, lot=lot, requirement=requirement, scenario=scenario, end=end_day)
+    if fmt == "json":
+        _write_json(_clean({"run": str(run), "strategy": strategy, "replication": rep, **lg.to_dict()}))
+        return
+    _print_lineage(lg, scenario)
+
+
+def _verdict(lg: Lineage, start: dt.date | None) -> str:
+    need = _date_only(lg.need_by_day, start)
+    if lg.excess_days is None:
+        when = f"still {lg.outcome}" if lg.done_day is None else f"{lg.outcome} {_day_text(lg.done_day, start)}"
+        return f"{when}; need-by {need}"
+    if lg.done_day is None:
+        return f"still open at the end of the run, need-by {need}: {lg.excess_days:.2f} days late so far"
+    when = f"{lg.outcome} {_day_text(lg.done_day, start)} (day {lg.done_day:.2f})"
+    if lg.late:
+        return f"{when}, need-by {need}: {lg.excess_days:.2f} days late"
+    return f"{when}, need-by {need}: on time ({-lg.excess_days:.2f} days early)"
+
+
+def _culprit_text(lg: Lineage) -> str:
+    c = lg.culprit
+    if c is None:
+        return ""
+    expected = (
+        "nothing expected" if c.expected_days is None else f"{c.expected_days:.2f} expected (median of its item's lots)"
+    )
+    where = " (still open at the end of the run)" if c.end is None else ""
+    return f"The stage that made it late: {c.name}{where}: {c.days:.2f} days vs {expected}, +{c.excess_days or 0.0:.2f} days"
+
+
+def _print_lineage(lg: Lineage, scenario: Scenario | None) -> None:
+    out = _out()
+    start = scenario.start if scenario is not None else None
+    if lg.lot is not None:
+        out.print(
+            f"[bold]lot {lg.lot}[/bold]: {lg.qty:,} {lg.item} from {lg.supplier} for requirement {lg.requirement}"
+            f" ({lg.unit}): {_verdict(lg, start)}"
+        )
+    else:
+        out.print(
+            f"[bold]requirement {lg.requirement}[/bold]: {lg.qty:,} {lg.item} for {lg.unit}, opened "
+            f"{_date_only(lg.opened_day, start)}: {_verdict(lg, start)}"
+        )
+        lots = Table("lot", "supplier", "qty", "outcome", "done", "vs need-by days", "worst stage", title="Lots")
+        for x in lg.lots:
+            lots.add_row(
+                str(x.lot),
+                x.supplier or "",
+                f"{x.qty:,}",
+                x.outcome,
+                _day_text(x.done_day, start) if x.done_day is not None else "",
+                "" if x.excess_days is None else f"{x.excess_days:+.2f}",
+                "" if x.culprit is None else f"{x.culprit.name} (+{x.culprit.excess_days or 0:.2f})",
+            )
+        out.print(lots)
+        if lg.critical_lot is not None:
+            out.print(f"critical lot (finished last): {lg.critical_lot}")
+    stages = Table("stage", "from", "to", "days", "expected", "excess", "detail", title="Stages")
+    for s in lg.stages:
+        detail = ", ".join(f"{k} {v:.2f}" for k, v in s.detail.items())
+        stages.add_row(
+            s.name,
+            _day_text(s.start, start),
+            _day_text(s.end, start) if s.end is not None else "(open)",
+            f"{s.days:.2f}",
+            "" if s.expected_days is None else f"{s.expected_days:.2f}",
+            "" if s.excess_days is None else f"{s.excess_days:+.2f}",
+            detail,
+        )
+    out.print(stages)
+    if lg.late:
+        out.print(_culprit_text(lg), markup=False)
+    elif lg.excess_days is not None:
+        out.print("not late.")
+    rows = Table("seq", "when", "day", "event", "node", "link", "vehicle", "qty", "value", title="History")
+    for r in lg.rows:
+        rows.add_row(
+            str(r.seq),
+            _day_text(r.t, start),
+            f"{r.t:.3f}",
+            r.kind,
+            r.node or "",
+            r.link or "",
+            "" if r.vehicle < 0 else str(r.vehicle),
+            "" if r.qty is None else f"{r.qty:,}",
+            "" if r.value is None else f"{r.value:,.2f}",
+        )
+    out.print(rows)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export(
+    run: RunArg,
+    fmt: Annotated[
+        str, typer.Option("--format", help="ocel (JSON; SQLite if --out ends in .sqlite), ocel-json, ocel-sqlite, csv.")
+    ] = "ocel",
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output file, or folder for one OCEL file per part (default RUN/export/)."),
+    ] = None,
+    strategy: Annotated[str | None, typer.Option("--strategy", help="Only this strategy.")] = None,
+    rep: Annotated[int | None, typer.Option("--rep", help="Only this replication.", min=0)] = None,
+) -> None:
+    """Export the event log as OCEL 2.0 (object-centric, for process mining) or flat CSV."""
+    from results.export import export_run
+
+    if not run.exists():
+        raise AuditError(f"{run}: no such run directory")
+    done = export_run(run, fmt, out_path, strategy, rep)
+    out = _out()
+    for e in done:
+        what = f"{e.events:,} rows" if e.format == "csv" else f"{e.events:,} events, {e.objects:,} objects"
+        part = (
+            ""
+            if e.strategy is None and e.replication is None
+            else f" ({e.strategy or '*'} rep {'*' if e.replication is None else e.replication})"
+        )
+        out.print(f"{e.format}: {e.path}{part}: {what}", markup=False)
+
+
+# --------------------------------------------------------------------------- sql
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def sql(
+    path: Annotated[Path, typer.Argument(help="A run directory, or a folder of run directories.", show_default=False)],
+    query: Annotated[str, typer.Argument(help="SQL over the views events, kpis, runs, parts.", show_default=False)],
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows shown in a table (CSV prints all).", min=1)] = 1000,
+) -> None:
+    """Query runs with DuckDB SQL: views events, kpis, runs and parts over every run under PATH."""
+    from results.sql import query as run_query
+
+    result = run_query(path, query)
+    if csv:
+        import csv as csvlib
+
+        w = csvlib.writer(sys.stdout, lineterminator="\n")
+        w.writerow(result.columns)
+        for row in result.rows:
+            w.writerow(["" if v is None else v for v in row])
+        return
+    out = _out()
+    table = Table(*result.columns)
+    for row in result.rows[:max_rows]:
+        table.add_row(*(_cell(v) for v in row))
+    out.print(table)
+    n = len(result.rows)
+    more = f" ({n - max_rows:,} more not shown: use --csv or --max-rows)" if n > max_rows else ""
+    _err().print(f"{n:,} row{'s' if n != 1 else ''}{more}", markup=False)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``state``, ``trace``, ``export`` and ``sql`` to ``app``."""
+    app.command("state")(state)
+    app.command("trace")(trace)
+    app.command("export")(export)
+    app.command("sql")(sql)

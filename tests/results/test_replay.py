@@ -1,0 +1,389 @@
+"""Replay: the state at t rebuilt from the written log equals the engine's own state at t; lineage.
+
+The property test runs random valid scenarios (``tests/strategies.py``) with a probe process that
+records the engine's state (``sim.run.end_state`` plus station, vehicle, line and lot counts) at
+random instants between events, writes the log to Parquet, reads it back and replays it to
+those instants.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import simpy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import scenarios
+
+from results.kpis import kpi_table, lot_lead_times
+from results.replay import (
+    Replay,
+    ReplayError,
+    State,
+    diff_end_states,
+    end_state_from_log,
+    lineage,
+    lineages,
+    state_at,
+    verify_run,
+)
+from results.store import RunStore, read_events
+from scenarios.errors import AidflowError
+from scenarios.load import load
+from scenarios.schema import Scenario
+from sim.cli_run import resolved_yaml
+from sim.model.context import Context
+from sim.run import build_context, end_state, run
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ROOT / "scenarios" / "small_routers.yaml"
+FPV = ROOT / "scenarios" / "fpv_drones_2024_2025.yaml"
+OFFSET = 0.000123457  # probes fall between the engine's instants (its times are sums of 3-decimal draws)
+MAX_EVENTS = 60_000
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def make_run_dir(root: Path, scenario: Scenario, strategies: tuple[str, ...] = ("baseline",), reps: int = 1) -> Path:
+    """A run directory written through the run store (parts, manifest with each part's end state, KPIs)."""
+    store = RunStore(root, overwrite=True, scenario_name=scenario.name)
+    store.write_scenario(resolved_yaml(scenario, "baseline"))
+    kpis = []
+    for strategy in strategies:
+        for rep in range(reps):
+            writer = store.open_part(strategy, rep)
+            _, result = run(scenario, strategy, rep, sink=writer)
+            sha, rows = writer.close()
+            entry = store.finish_part(strategy, rep, sha, rows, dataclasses.asdict(result))
+            if "end" not in entry:  # the store keeps the engine's end state once it records it itself
+                for p in store.manifest["parts"]:
+                    if (p["strategy"], p["replication"]) == (strategy, rep):
+                        p["end"] = result.end
+                store.write_manifest()
+            table = read_events(root, strategy, rep)
+            kpis.append(kpi_table(table, scenario, strategy, rep, end=result.end_day))
+    store.write_kpis(pa.concat_tables(kpis))
+    store.set_status("completed")
+    return root
+
+
+def extras(ctx: Context) -> dict[str, Any]:
+    """Engine internals the log must also explain: queues, busy servers, free vehicles, backlogs, open lots."""
+    backlog: dict[str, int] = {}
+    for (sup, _), ln in ctx.lines.items():
+        backlog[ctx.node_ids[sup]] = backlog.get(ctx.node_ids[sup], 0) + ln.backlog
+    return {
+        "queue": {ctx.node_ids[k]: len(s.queue) for k, s in ctx.stations.items()},
+        "busy": {ctx.node_ids[k]: s.busy for k, s in ctx.stations.items()},
+        "free": {ctx.link_ids[k]: sorted(c.free) for k, c in ctx.carriers.items()},
+        "backlog": backlog,
+        "open_lots": ctx.open_lots(),
+    }
+
+
+def probe(ctx: Context, times: list[float], out: list[tuple[float, dict[str, Any], dict[str, Any]]]) -> Generator:
+    """Record the engine's state at each of ``times``."""
+    env = ctx.env
+    for p in times:
+        if p > env.now:
+            yield env.timeout(p - env.now)
+        out.append((float(env.now), end_state(ctx), extras(ctx)))
+
+
+def check_state(s: State, scenario: Scenario, engine: dict[str, Any], more: dict[str, Any]) -> None:
+    assert diff_end_states(engine, s.end_state(scenario)) == []
+    assert s.end_state(scenario) == engine
+    for node, q in more["queue"].items():
+        assert len(s.nodes[node].queue) == q, node
+        assert len(s.nodes[node].in_service) == more["busy"][node], node
+    for link, free in more["free"].items():
+        idle = sorted(v.vehicle for v in s.vehicles.values() if v.link == link and v.status == "idle")
+        assert idle == free, link
+    for node, b in more["backlog"].items():
+        assert s.nodes[node].backlog_units == b, node
+    assert len(s.lots) == more["open_lots"]
+    # between instants every lot in the network is in exactly one place
+    places: list[int] = []
+    for ns in s.nodes.values():
+        places += ns.queue + ns.in_service + [lot for w in ns.waiting.values() for lot in w]
+    for v in s.vehicles.values():
+        places += v.lots
+        assert v.qty == sum(s.lots[lot].qty for lot in v.lots)
+        assert (v.status in ("idle", "returning")) == (not v.lots), v
+    assert sorted(places) == sorted(s.lots)
+    for c in s.contracts.values():
+        assert 0 <= c.produced <= c.qty and c.delivered + c.lost <= c.produced
+
+
+# --------------------------------------------------------------------------- the property
+
+
+def _run(
+    scenario: Scenario, times: list[float], records: list[Any], max_events: int | None = MAX_EVENTS
+) -> tuple[Context, bool]:
+    ctx = build_context(scenario, max_events=max_events)
+    ctx.env.process(probe(ctx, times, records))
+    try:
+        ctx.env.run(until=scenario.horizon_days)
+    except (AidflowError, simpy.exceptions.SimPyException):
+        return ctx, False  # an event budget or a dead end: the probes recorded so far still count
+    return ctx, True
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scenario=scenarios(), data=st.data())
+def test_state_at_equals_engine_state(scenario: Scenario, data: st.DataObject, tmp_path_factory: Any) -> None:
+    # probe where the work is: a first run gives the instants; each probe falls halfway between
+    # an instant (drawn row by row, so busy stretches get more probes) and the next one
+    first, _ = _run(scenario, [], [])
+    t = np.asarray(first.log.table().column("t").to_numpy(), dtype=np.float64)
+    uniq = np.unique(t)
+    mids = (uniq[:-1] + uniq[1:]) / 2
+    times: list[float] = []
+    if len(mids):
+        rows = data.draw(st.lists(st.integers(0, len(t) - 1), min_size=1, max_size=10), label="rows")
+        times += [float(mids[min(int(np.searchsorted(uniq, t[i])), len(mids) - 1)]) for i in rows]
+    horizon_ms = int(scenario.horizon_days * 1000)
+    ks = data.draw(st.lists(st.integers(0, horizon_ms - 1), max_size=3), label="anywhere")
+    times += [k / 1000 + OFFSET for k in ks]
+    times = sorted(set(times))
+    records: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
+    ctx, finished = _run(scenario, times, records)
+    path = tmp_path_factory.mktemp("replay") / "part.parquet"
+    pq.write_table(ctx.log.table(), path, compression="zstd")
+    table = pq.read_table(path)
+    assert np.array_equal(np.asarray(table.column("t").to_numpy()), t)  # probes did not change the run
+    replay = Replay(table, scenario)
+    for when, engine, more in records:
+        check_state(replay.at(when), scenario, engine, more)
+    if records:  # random access: backwards too
+        when, engine, more = records[0]
+        check_state(state_at(table, when, scenario), scenario, engine, more)
+    if finished:
+        assert end_state_from_log(table, scenario) == end_state(ctx)
+
+
+# --------------------------------------------------------------------------- library scenario
+
+
+@pytest.fixture(scope="module")
+def small() -> Scenario:
+    return load(SMALL)
+
+
+@pytest.fixture(scope="module")
+def small_run(small: Scenario) -> tuple[pa.Table, Any]:
+    log, result = run(small)
+    return log.table(), result
+
+
+def test_end_state_from_log_matches_engine_for_every_strategy(small: Scenario) -> None:
+    for name in ["baseline", *(x.name for x in small.strategies)]:
+        log, result = run(small, name)
+        resolved = small.with_strategy(name)
+        assert end_state_from_log(log.table(), resolved) == result.end, name
+        assert end_state_from_log(log, resolved) == result.end  # an EventLog works too
+
+
+def test_state_semantics(small: Scenario, small_run: tuple[pa.Table, Any]) -> None:
+    table, _ = small_run
+    t = table.column("t").to_numpy()
+    day = float(t[len(t) // 2])  # an instant with rows: they are all applied
+    s = state_at(table, day, small)
+    assert s.rows == int(np.count_nonzero(t <= day))
+    before = state_at(table, -1.0, small)
+    assert before.rows == 0 and before.budget_eur == {"luxembourg": 0.0, "estonia": 0.0}
+    assert before.stock == {"brigade_south/charger": 10}
+    assert all(v.status == "idle" for v in before.vehicles.values())
+    end = state_at(table, 1e9, small)
+    assert end.rows == table.num_rows
+    assert not end.open_requirements and not end.open_contracts and not end.lots
+    json.dumps(end.to_dict())  # plain data
+    r = Replay(table, small)
+    later, earlier = r.at(100.0), r.at(20.0)
+    assert earlier.rows == state_at(table, 20.0, small).rows and later.rows >= earlier.rows
+
+
+def test_state_without_scenario_names_requirements_by_index(small_run: tuple[pa.Table, Any]) -> None:
+    table, _ = small_run
+    s = state_at(table, 1e9)
+    assert set(s.requirements) == {"#0", "#1", "#2"}
+    assert all(r.closed for r in s.requirements.values())
+
+
+def test_bad_input(small_run: tuple[pa.Table, Any]) -> None:
+    table, _ = small_run
+    with pytest.raises(ReplayError, match="finite"):
+        state_at(table, math.nan)
+    two = pa.concat_tables(
+        [table.append_column("replication", pa.array([r] * table.num_rows, pa.int64())) for r in (0, 1)]
+    )
+    with pytest.raises(ReplayError, match="replication"):
+        state_at(two, 5.0)
+    with pytest.raises(ReplayError, match="no lot 999"):
+        lineage(table, lot=999)
+    with pytest.raises(ReplayError, match="exactly one"):
+        lineage(table)
+    with pytest.raises(ReplayError, match="no requirement"):
+        lineage(table, requirement="R9", scenario=load(SMALL))
+    with pytest.raises(ReplayError):
+        state_at(object(), 1.0)
+
+
+# --------------------------------------------------------------------------- lineage
+
+
+def test_lineage_stages_add_up_and_agree_with_kpis(small: Scenario, small_run: tuple[pa.Table, Any]) -> None:
+    table, result = small_run
+    every = lineages(table, small, end=result.end_day)
+    lead = lot_lead_times(table).to_pylist()
+    assert len(lead) == sum(lg.outcome == "delivered" for lg in every.values())
+    for row in lead:
+        lg = every[row["lot"]]
+        days = {k: sum(s.days for s in lg.stages if s.kind == k) for k in ("funding", "tender", "production")}
+        for k, v in days.items():
+            assert v == pytest.approx(row[f"{k}_days"], abs=1e-9), (lg.lot, k)
+        assert sum(s.days for s in lg.stages if s.kind == "handling") == pytest.approx(row["handling_days"], abs=1e-9)
+        assert sum(s.days for s in lg.stages if s.kind == "transit") == pytest.approx(row["transit_days"], abs=1e-9)
+        assert sum(s.days for s in lg.stages) == pytest.approx(row["lead_time_days"], abs=1e-9)
+        for a, b in zip(lg.stages, lg.stages[1:], strict=False):  # contiguous
+            assert a.end == pytest.approx(b.start)
+        assert lg.done_day is not None and lg.need_by_day is not None
+        assert lg.excess_days == pytest.approx(lg.done_day - lg.need_by_day)
+
+
+def test_lineage_of_a_lot_has_its_rows(small: Scenario, small_run: tuple[pa.Table, Any]) -> None:
+    table, _ = small_run
+    lg = lineage(table, lot=3, scenario=small)
+    kinds = [r.kind for r in lg.rows]
+    assert kinds[0] == "requirement_opened" and "lot_produced" in kinds and "delivered" in kinds
+    assert "departed" in kinds  # the vehicles it rode
+    assert all(r.lot in (-1, 3) for r in lg.rows)
+    assert lg.requirement == "R1" and lg.outcome == "delivered" and not lg.late and lg.culprit is None
+
+
+def test_lineage_of_a_requirement(small: Scenario, small_run: tuple[pa.Table, Any]) -> None:
+    table, _ = small_run
+    by_id = lineage(table, requirement="R2", scenario=small)
+    assert by_id.subject == "requirement R2" and by_id.outcome == "closed"
+    assert by_id.lots and all(x.requirement == "R2" for x in by_id.lots)
+    last = max(by_id.lots, key=lambda x: x.done_day or 0.0)
+    assert by_id.critical_lot == last.lot and by_id.stages == last.stages
+    filled = [r for r in by_id.rows if r.kind == "requirement_filled"]
+    assert by_id.excess_days == pytest.approx(filled[0].value)
+    assert lineage(table, requirement=1, scenario=small).subject == "requirement R2"
+
+
+def _closure_scenario(small: Scenario) -> Scenario:
+    """The small scenario with the border closed for 30 days from 20 June and R2 due 15 July."""
+    d = small.model_dump(by_alias=True)
+    d["disruptions"] = [
+        {**d["disruptions"][0], "start": dt.date(2025, 6, 20), "duration_days": 30.0},
+    ]
+    d["requirements"][1]["need_by"] = dt.date(2025, 7, 15)
+    return Scenario.model_validate(d)
+
+
+def test_the_stage_that_made_it_late_is_named(small: Scenario) -> None:
+    s = _closure_scenario(small)
+    log, result = run(s)
+    every = lineages(log.table(), s, end=result.end_day)
+    stuck = [
+        lg for lg in every.values() for st_ in lg.stages if st_.name == "handling korczowa_krakovets" and st_.days > 10
+    ]
+    routers = [lg for lg in every.values() if lg.item == "router"]
+    assert stuck and len(stuck) < len(routers) / 2  # a minority: the median stays a normal border crossing
+    late = [lg for lg in every.values() if lg.late]
+    assert late
+    for lg in stuck:
+        if lg.late:
+            assert lg.culprit is not None and lg.culprit.name == "handling korczowa_krakovets"
+            assert lg.culprit.detail["queue"] > 10  # it waited for a clearance lane
+    for lg in late:  # the culprit is the stage with the largest excess over its median
+        assert lg.culprit is not None
+        assert lg.culprit.excess_days == max(x.excess_days for x in lg.stages if x.excess_days is not None)
+
+
+def test_late_lot_of_a_library_scenario() -> None:
+    s = load(FPV)
+    log, result = run(s)
+    table = log.table()
+    every = lineages(table, s, end=result.end_day)
+    late = [lg for lg in every.values() if lg.late]
+    assert late
+    samples: dict[tuple[str | None, str], list[float]] = {}
+    for lg in every.values():
+        for x in lg.stages:
+            if x.end is not None:
+                samples.setdefault((lg.item, x.name), []).append(x.days)
+    for lg in late[:50]:
+        excess = {x.name: x.days - float(np.median(samples.get((lg.item, x.name), [0.0]))) for x in lg.stages}
+        assert lg.culprit is not None
+        assert excess[lg.culprit.name] == pytest.approx(max(excess.values()))
+
+
+# --------------------------------------------------------------------------- verify_run
+
+
+def test_verify_run(tmp_path: Path, small: Scenario) -> None:
+    run_dir = make_run_dir(tmp_path / "run", small, ("baseline", "more_lanes"), reps=1)
+    assert verify_run(run_dir) == []
+    manifest_path = run_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    part = manifest["parts"][0]
+    part["end"]["stock"]["brigade_south/charger"] += 1
+    part["end"]["requirements"]["R1"]["closed"] = False
+    part["counters"]["units_delivered"] = 1
+    manifest_path.write_text(json.dumps(manifest))
+    problems = verify_run(run_dir)
+    assert any("stock.brigade_south/charger" in p for p in problems)
+    assert any("requirements.R1.closed" in p for p in problems)
+    assert any("counters.units_delivered" in p for p in problems)
+    assert all(p.startswith("baseline rep 0:") for p in problems)
+    del manifest["parts"][1]["end"]
+    manifest_path.write_text(json.dumps(manifest))
+    assert any("records no engine end state" in p for p in verify_run(run_dir))
+    part_file = run_dir / manifest["parts"][1]["path"]
+    part_file.write_bytes(part_file.read_bytes()[:-10])
+    assert any("sha256" in p for p in verify_run(run_dir))
+    with pytest.raises(AidflowError):
+        verify_run(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("name", "probes"), [("small_routers", 150), ("ramstein_package_2025", 80), ("fpv_drones_2024_2025", 40)]
+)
+def test_state_at_equals_engine_state_on_library_scenarios(name: str, probes: int, tmp_path: Path) -> None:
+    scenario = load(ROOT / "scenarios" / f"{name}.yaml")
+    first, _ = _run(scenario, [], [], None)
+    t = np.asarray(first.log.table().column("t").to_numpy(), dtype=np.float64)
+    uniq = np.unique(t)
+    mids = (uniq[:-1] + uniq[1:]) / 2
+    rng = np.random.default_rng(7)
+    times = sorted(
+        {float(mids[min(int(np.searchsorted(uniq, t[i])), len(mids) - 1)]) for i in rng.integers(0, len(t), probes)}
+    )
+    records: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
+    ctx, finished = _run(scenario, times, records, None)
+    assert finished
+    path = tmp_path / "part.parquet"
+    pq.write_table(ctx.log.table(), path, compression="zstd")
+    replay = Replay(pq.read_table(path), scenario)
+    assert len(records) == len(times)
+    busy = 0
+    for when, engine, more in records:
+        check_state(replay.at(when), scenario, engine, more)
+        busy += sum(more["busy"].values()) + sum(more["queue"].values())
+    assert busy > 0  # the probes saw work at the stations
+    assert end_state_from_log(replay.columns, scenario) == end_state(ctx)
