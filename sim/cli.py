@@ -383,6 +383,18 @@ _register_commands()
 # --------------------------------------------------------------------------- entry point
 
 
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """Click's usage-error base class, wherever typer takes click from (it may bundle its own)."""
+    found: list[type[BaseException]] = [c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"]
+    try:
+        import click
+
+        found.append(click.ClickException)
+    except ImportError:  # pragma: no cover - typer without a separate click
+        pass
+    return tuple(found)
+
+
 def main() -> None:
     """Console-script entry: run the app, turning aidflow errors into exit codes without tracebacks."""
     try:
@@ -405,11 +417,9 @@ def main() -> None:
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show(file=sys.stderr)
-            sys.exit(exc.exit_code)
+        if isinstance(exc, _click_exceptions()):
+            exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("AIDFLOW_DEBUG"):
             raise
         err.print(f"internal error: {type(exc).__name__}: {exc} (set AIDFLOW_DEBUG=1 for the traceback)", markup=False)

@@ -32,11 +32,13 @@ __all__ = ["Experiment", "Outcome", "execute", "resolved_yaml", "summary_table"]
 HEADLINE = ("units_delivered", "units_lost", "lead_time_p50_days", "lead_time_p90_days", "otif", "fill_rate")
 
 
-def resolved_yaml(scenario: Scenario, strategy: str) -> str:
-    """The resolved scenario as YAML text (for ``scenario.resolved.yaml``)."""
+def resolved_yaml(scenario: Scenario, strategy: str | None) -> str:
+    """The scenario as YAML text for ``scenario.resolved.yaml``: with ``strategy`` applied, or
+    the base (whose ``strategies`` resolve each part) when a run holds several strategies."""
     from ruamel.yaml import YAML
 
-    data = scenario.with_strategy(strategy).model_dump(mode="json", by_alias=True, exclude_none=True)
+    resolved = scenario if strategy is None else scenario.with_strategy(strategy)
+    data = resolved.model_dump(mode="json", by_alias=True, exclude_none=True)
     buf = io.StringIO()
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
@@ -86,9 +88,10 @@ def execute(exp: Experiment, err: Console, store: Any = None) -> Outcome:
     from results.kpis import kpi_table
     from results.store import RunStore, read_events
     from scenarios.strategies import apply_overrides
-    from sim.executors import make_executor
+    from sim.executors import check_scheduler, make_executor
     from sim.experiment import plan, submit_all
 
+    check_scheduler(exp.scheduler, exp.scheduler_file)  # before the run directory is touched
     s = exp.scenario
     root_seed = s.seed if exp.seed is None else exp.seed
     if store is None:
@@ -104,7 +107,8 @@ def execute(exp: Experiment, err: Console, store: Any = None) -> Outcome:
                 seeds=[root_seed],
                 args=list(exp.argv),
             )
-            store.write_scenario(resolved_yaml(s, exp.strategies[0]))
+            only = exp.strategies[0] if len(exp.strategies) == 1 else None
+            store.write_scenario(resolved_yaml(s, only))
     store.update(
         strategies=exp.strategies,
         replications=exp.replications,

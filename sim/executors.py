@@ -9,15 +9,18 @@ cluster, whose workers must have the same aidflow installed.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from scenarios.errors import AidflowError
 
-__all__ = ["SerialExecutor", "make_executor"]
+__all__ = ["SerialExecutor", "check_scheduler", "make_executor"]
 
 T = TypeVar("T")
 
@@ -33,6 +36,49 @@ class SerialExecutor(Executor):
         except BaseException as exc:
             fut.set_exception(exc)
         return fut
+
+
+def check_scheduler(scheduler: str | None, scheduler_file: str | None = None, timeout: float = 5.0) -> None:
+    """Fail fast (``AidflowError``, exit 2) on a Dask address or scheduler file that cannot be used.
+
+    A malformed address or an unknown scheme, a missing or unreadable scheduler file, and a
+    TCP scheduler that refuses the connection are reported at once (Dask itself would wait for
+    a missing file forever and retry a refused connection until its timeout).
+    """
+    if scheduler_file is not None:
+        path = Path(scheduler_file)
+        try:
+            address = json.loads(path.read_text(encoding="utf-8"))["address"]
+        except FileNotFoundError:
+            raise AidflowError(f"--scheduler-file {path}: no such file (is the Dask scheduler running?)") from None
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise AidflowError(f"--scheduler-file {path}: not a Dask scheduler file ({exc!r})") from None
+        what = f"--scheduler-file {path}"
+    elif scheduler is None or scheduler == "local":
+        return
+    else:
+        address, what = scheduler, f"--scheduler {scheduler}"
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise AidflowError("Dask is not installed: pip install 'aidflow[dist]'") from exc
+    if not isinstance(address, str):
+        raise AidflowError(f"{what}: not a Dask scheduler address: {address!r}")
+    try:
+        scheme, loc = parse_address(address, strict=False)
+        get_backend(scheme)
+        hostport = parse_host_port(loc) if scheme in ("tcp", "tls") else None
+    except (ValueError, TypeError) as exc:
+        raise AidflowError(
+            f"{what}: bad Dask scheduler address {address!r}: {exc} (expected 'local' or tcp://host:port)"
+        ) from None
+    if hostport is not None:
+        host, port = hostport
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+        except OSError as exc:
+            raise AidflowError(f"cannot reach the Dask scheduler {address} ({what}): {exc}") from None
 
 
 @contextmanager
@@ -61,7 +107,7 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, scheduler_file: s
         return
     try:
         client = Client(scheduler_file=scheduler_file) if scheduler_file else Client(scheduler, timeout="20s")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise AidflowError(f"cannot reach the Dask scheduler {scheduler or scheduler_file}: {exc}") from exc
     try:
         yield client.get_executor(pure=False)
