@@ -2,8 +2,7 @@
 
 ``build_report(run_dir)`` reads the run directory (manifest, resolved scenario, event parts,
 KPIs), projects it (``results.report_data``), draws the figures (``results.report_charts``,
-``results.report_flows``)
-and renders ``templates/report.html.j2`` with jinja2 (autoescape on) into one self-contained
+``results.report_flows``, ``results.report_bottlenecks``) and renders ``templates/report.html.j2`` with jinja2 (autoescape on) into one self-contained
 file, written atomically: plotly.js is embedded once, the figures are one JSON block that a
 small script hands to ``Plotly.newPlot``, and a Content-Security-Policy (``default-src
 'none'``, scripts allowed by hash only) forbids every network request and every script the
@@ -12,9 +11,10 @@ no scenario text can close a ``<script>`` element.
 
 Sections: scenario summary with its sources, headline KPIs, cumulative deliveries against
 need-by dates (mean and 95% band over replications), weekly throughput, lead-time ECDF and
-stage breakdown, WIP and queues per node, utilisation heatmap (resource x week), bottleneck
-ranking and the shifting-bottleneck timeline, Sankey of flows, network map, strategy forest
-plot (paired differences against the baseline), and the run's provenance.
+stage breakdown, WIP and queues per node, utilisation heatmap (resource x week), bottlenecks
+by the active-period method of ``results.bottlenecks`` (ranking over replications, sole and
+shifting bottleneck timeline), Sankey of flows, network map, strategy forest plot (paired
+differences against the baseline), and the run's provenance.
 
 Example:
     >>> script_json({"a": "</script>"})
@@ -240,15 +240,60 @@ def _run_info(data: RunData) -> dict[str, Any]:
     }
 
 
+def _capacity(row: dict[str, Any]) -> str:
+    cap, unit = row["capacity"], row["unit"]
+    return f"{cap:,.0f} {unit}" if float(cap).is_integer() else f"{cap:,.4g} {unit}"
+
+
+def _small_share(value: float | None) -> str:
+    """A share of the time as a percentage; a positive share that would show as 0.0% is "<0.1%"."""
+    return "<0.1%" if value is not None and 0 < value < 0.0005 else _fmt(value, "share")
+
+
+def _ranking_rows(ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bottleneck ranking (``results.report_bottlenecks.ranking``) as table cells."""
+    return [
+        {
+            "rank": r["rank"],
+            "resource": r["resource"],
+            "capacity": _capacity(r),
+            "utilisation": _fmt(r["utilisation"], "share"),
+            "queue": _fmt(r["queue_mean"], "days"),
+            "wait": _fmt(r["wait_mean_days"], "days"),
+            "lead": _fmt(r["lead_time_share"], "share"),
+            "sole": _small_share(r["sole_share"]),
+            "shifting": _small_share(r["shifting_share"]),
+            "top_in": f"{r['top_in']} of {r['n']}",
+            "binds": r["bottleneck_share"] > 0,
+        }
+        for r in ranking
+    ]
+
+
+def _top(ranking: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The rank-1 resource if it was ever a bottleneck, with its shares as text."""
+    if not ranking or not ranking[0]["bottleneck_share"] > 0:
+        return None
+    r = ranking[0]
+    return {
+        "resource": r["resource"],
+        "share": _fmt(r["bottleneck_share"], "share"),
+        "sole": _fmt(r["sole_share"], "share"),
+        "shifting": _fmt(r["shifting_share"], "share"),
+        "top_in": r["top_in"],
+        "n": r["n"],
+    }
+
+
 def report_context(data: RunData) -> dict[str, Any]:
     """Everything the template shows: tables (plain strings) and figures (plotly dicts)."""
+    from results import report_bottlenecks as bn
     from results import report_charts as ch
     from results import report_flows as fl
-    from results.report_data import bottleneck_ranking, paired_differences, shifting_bottleneck, summary_index
+    from results.report_data import paired_differences, summary_index
 
     summary = summary_index(data.kpis)
-    ranking = bottleneck_ranking(data, summary)
-    shifts = shifting_bottleneck(data.detail)
+    ranking = bn.ranking(data)
     diffs = paired_differences(data.kpis, data.baseline, data.strategies) if len(data.strategies) > 1 else []
     figures = {
         "fig-cumulative": ch.cumulative(data),
@@ -257,8 +302,8 @@ def report_context(data: RunData) -> dict[str, Any]:
         "fig-stages": ch.stage_breakdown(data, summary),
         "fig-wip": ch.wip_queue(data),
         "fig-utilisation": ch.utilisation_heatmap(data),
-        "fig-bottlenecks": ch.bottleneck_bar(ranking),
-        "fig-shifting": ch.shifting_timeline(data, shifts),
+        "fig-bottlenecks": bn.share_bar(ranking),
+        "fig-shifting": bn.timeline(data, ranking),
         "fig-sankey": fl.sankey(data),
         "fig-map": fl.network_map(data, summary),
         "fig-forest": ch.forest(diffs),
@@ -280,19 +325,9 @@ def report_context(data: RunData) -> dict[str, Any]:
         "sources": _sources(data),
         "headline": _headline(data, summary),
         "headline_cols": ["units delivered", *(label for _, label, _ in HEADLINE)],
-        "ranking": [
-            {
-                "rank": r["rank"],
-                "resource": r["resource"],
-                "capacity": _fmt(r["capacity"], "units"),
-                "utilisation": _fmt(r["utilisation"], "share"),
-                "queue": _fmt(r["queue_mean"], "days"),
-                "wait": _fmt(r["wait_mean_days"], "days"),
-                "wait_max": _fmt(r["wait_max_days"], "days"),
-            }
-            for r in ranking
-        ],
-        "shift_count": len({label for _, label, _ in shifts}),
+        "ranking": _ranking_rows(ranking),
+        "bottleneck_top": _top(ranking),
+        "bottleneck_reps": list(data.detail.analyses),
         "diffs": [
             {
                 **d,
@@ -306,7 +341,7 @@ def report_context(data: RunData) -> dict[str, Any]:
         ],
         "run": _run_info(data),
         "figures": {k: v for k, v in figures.items() if v is not None},
-        "_extra": {"ranking": ranking, "diffs": diffs, "shifts": shifts, "summary": summary},
+        "_extra": {"ranking": ranking, "diffs": diffs, "summary": summary},
     }
 
 

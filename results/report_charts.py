@@ -2,9 +2,10 @@
 
 Each builder takes the projections of ``results.report_data`` and returns one figure (or None
 when the run has nothing to show), ready for ``Plotly.newPlot`` in the page: no template, no
-external resource. The Sankey and the network map are in ``results.report_flows``. Free text from the scenario (names) is HTML-escaped, because plotly.js
-reads a subset of HTML in labels. Numbers are rounded and non-finite values become null, so the
-figures serialise with ``json.dumps(allow_nan=False)``.
+external resource. The Sankey and the network map are in ``results.report_flows``, the
+bottleneck figures in ``results.report_bottlenecks``. Free text from the scenario (names) is
+HTML-escaped, because plotly.js reads a subset of HTML in labels. Numbers are rounded and
+non-finite values become null, so the figures serialise with ``json.dumps(allow_nan=False)``.
 
 Example:
     >>> fig = forest([])
@@ -32,7 +33,6 @@ __all__ = [
     "HEAT_SCALE",
     "KIND_SYMBOLS",
     "STAGE_COLOURS",
-    "bottleneck_bar",
     "colour_at",
     "cumulative",
     "esc",
@@ -41,7 +41,6 @@ __all__ = [
     "lead_time_ecdf",
     "nums",
     "rgba",
-    "shifting_timeline",
     "stage_breakdown",
     "throughput",
     "utilisation_heatmap",
@@ -402,70 +401,6 @@ def utilisation_heatmap(data: RunData) -> Fig | None:
             xaxis={**AXIS, "type": "date", "title": {"text": "week"}},
             yaxis={**AXIS, "autorange": "reversed"},
             margin={"l": 60, "r": 24, "t": 20, "b": 48},
-        ),
-    }
-
-
-def bottleneck_bar(ranking: list[dict[str, Any]], top: int = 15) -> Fig | None:
-    """The ``top`` resources of the utilisation/wait ranking as horizontal bars."""
-    rows = ranking[:top]
-    if not rows:
-        return None
-    waits = [r["wait_mean_days"] for r in rows]
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "orientation": "h",
-                "y": [esc(f"{r['rank']}. {r['resource']}") for r in rows],
-                "x": nums([r["utilisation"] for r in rows], 4),
-                "text": [f"wait {w:.2f} d" if w is not None else "no wait" for w in waits],
-                "textposition": "auto",
-                "marker": {"color": [colour_at(HEAT_SCALE, r["utilisation"]) for r in rows]},
-                "hovertemplate": "%{y}<br>utilisation %{x:.1%}<br>%{text}<extra></extra>",
-                "name": "utilisation",
-            }
-        ],
-        "layout": layout_base(
-            120 + 26 * len(rows),
-            xaxis={**AXIS, "title": {"text": "mean utilisation"}, "tickformat": ".0%"},
-            yaxis={**AXIS, "autorange": "reversed"},
-            showlegend=False,
-        ),
-    }
-
-
-def shifting_timeline(data: RunData, shifts: list[tuple[int, str, float]]) -> Fig | None:
-    """The momentary bottleneck of each week (most utilised resource) as a timeline."""
-    if not shifts:
-        return None
-    weeks = data.dates(data.week_edges[:-1])
-    order = list(dict.fromkeys(label for _, label, _ in shifts))
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [weeks[w] for w, _, _ in shifts],
-                "y": [esc(label) for _, label, _ in shifts],
-                "marker": {
-                    "size": 11,
-                    "symbol": "square",
-                    "color": nums([u for _, _, u in shifts], 3),
-                    "colorscale": HEAT_SCALE,
-                    "cmin": 0,
-                    "cmax": 1,
-                    "colorbar": {"title": {"text": "utilisation"}, "tickformat": ".0%"},
-                },
-                "hovertemplate": "week of %{x}<br>%{y}<br>utilisation %{marker.color:.0%}<extra></extra>",
-                "name": "momentary bottleneck",
-            }
-        ],
-        "layout": layout_base(
-            140 + 34 * len(order),
-            xaxis={**AXIS, "type": "date", "title": {"text": "week"}},
-            yaxis={**AXIS, "categoryorder": "array", "categoryarray": [esc(v) for v in order]},
-            showlegend=False,
         ),
     }
 

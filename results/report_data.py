@@ -4,9 +4,11 @@
 ``scenario.resolved.yaml``, the event parts one at a time, ``kpis.parquet``) and reduces it to
 small, plot-ready arrays: cumulative deliveries per strategy and item on a daily grid, weekly
 throughput, lead-time samples, daily WIP and queue per node, weekly utilisation per resource,
-Sankey flows and link flows. Everything is a pure function of the files; nothing here runs the
-engine. Detailed projections (lead times, WIP, utilisation, flows) are of the *primary*
-strategy (``baseline`` when the run has it) so a run of many strategies stays cheap to report.
+Sankey flows and link flows, and the bottleneck analysis (``results.bottlenecks.analyse``, active
+periods) of each replication. Everything is a pure function of the files; nothing here runs the
+engine. Detailed projections (lead times, WIP, utilisation, flows, bottlenecks) are of the
+*primary* strategy (``baseline`` when the run has it) so a run of many strategies stays cheap to
+report.
 
 Example:
     >>> step_average(np.array([1.0, 3.0]), np.array([1, -1]), np.array([0.0, 2.0, 4.0]))
@@ -47,12 +49,10 @@ __all__ = [
     "Detail",
     "Resource",
     "RunData",
-    "bottleneck_ranking",
     "ecdf_points",
     "load_run",
     "mean_band",
     "paired_differences",
-    "shifting_bottleneck",
     "step_average",
     "summary_index",
 ]
@@ -159,6 +159,8 @@ class Detail:
     """(from, to) -> EUR per replication: funds, contracts and goods carried on links."""
     link_flow: dict[str, dict[str, float]] = field(default_factory=dict)
     """link -> {lots, units, eur, m3} carried per replication."""
+    analyses: dict[int, Any] = field(default_factory=dict)
+    """replication -> its ``results.bottlenecks.Analysis`` (rule ``saturated``), in replication order."""
 
 
 @dataclass
@@ -287,7 +289,7 @@ def load_run(run_dir: str | Path) -> RunData:
             cum[strategy].setdefault(it.id, []).append(cs[np.searchsorted(t, day_edges, side="right")])
             weekly[strategy].setdefault(it.id, []).append(np.histogram(t, bins=week_edges, weights=q)[0])
         if strategy == primary:
-            acc.add(ev)
+            acc.add(ev, rep, end)
     if kpis is None:
         kpis = pa.concat_tables(computed)
     return RunData(
@@ -321,13 +323,16 @@ class _DetailAccumulator:
         self.util: dict[Resource, list[np.ndarray]] = {}
         self.flows: dict[tuple[str, str], float] = {}
         self.link_flow: dict[str, dict[str, float]] = {}
+        self.analyses: dict[int, Any] = {}
         self.resources = _resources(scenario)
 
-    def add(self, ev: Any) -> None:
-        """Project one replication's event arrays (built for this scenario)."""
+    def add(self, ev: Any, rep: int, end: float | None) -> None:
+        """Project replication ``rep``'s event arrays (built for this scenario; ``end``: its end day)."""
+        from results.bottlenecks import analyse
         from results.kpis import lot_lead_times
 
         self.n += 1
+        self.analyses[rep] = analyse(ev, self.s, end=end)
         lt = lot_lead_times(ev)
         items = np.asarray(lt.column("item").to_pylist(), dtype=object)
         lead = lt.column("lead_time_days").to_numpy()
@@ -435,6 +440,7 @@ class _DetailAccumulator:
             util={k: np.vstack(v) for k, v in self.util.items()},
             flows={k: v / n for k, v in self.flows.items()},
             link_flow={k: {x: y / n for x, y in v.items()} for k, v in self.link_flow.items()},
+            analyses=dict(sorted(self.analyses.items())),
         )
 
 
@@ -472,54 +478,6 @@ def summary_index(kpis: Any) -> dict[tuple[str | None, ...], dict[str, Any]]:
     out: dict[tuple[str | None, ...], dict[str, Any]] = {}
     for row in summarise(kpis).to_pylist():
         out[(row["strategy"], row["kpi"], row["item"], row["node"], row["link"])] = row
-    return out
-
-
-def bottleneck_ranking(data: RunData, summary: dict[tuple[str | None, ...], dict[str, Any]]) -> list[dict[str, Any]]:
-    """Resources of the primary strategy ranked by mean utilisation, then mean wait (from the KPIs)."""
-    rows: list[dict[str, Any]] = []
-    for res in _resources(data.resolved[data.primary]):
-        node, link = (res.id, None) if res.kind == "node" else (None, res.id)
-
-        def get(kpi: str, node: str | None = node, link: str | None = link) -> float | None:
-            row = summary.get((data.primary, kpi, None, node, link))
-            return None if row is None else row["mean"]
-
-        util = get("utilisation")
-        if util is None:
-            continue
-        rows.append(
-            {
-                "resource": res.label,
-                "kind": res.kind,
-                "id": res.id,
-                "capacity": res.capacity,
-                "utilisation": util,
-                "queue_mean": get("queue_mean"),
-                "wait_mean_days": get("wait_mean_days"),
-                "wait_max_days": get("wait_max_days"),
-            }
-        )
-    rows.sort(key=lambda r: (-r["utilisation"], -(r["wait_mean_days"] or 0.0), r["resource"]))
-    for k, r in enumerate(rows, 1):
-        r["rank"] = k
-    return rows
-
-
-def shifting_bottleneck(detail: Detail, min_utilisation: float = 0.05) -> list[tuple[int, str, float]]:
-    """Per week: the most utilised resource (mean over replications), if it is busy at all.
-
-    A simplified stand-in for the active-period method: ``(week index, resource label, utilisation)``.
-    """
-    if not detail.util:
-        return []
-    labels = [r.label for r in detail.util]
-    means = np.vstack([v.mean(axis=0) for v in detail.util.values()])
-    out = []
-    for w in range(means.shape[1]):
-        k = int(np.argmax(means[:, w]))
-        if means[k, w] >= min_utilisation:
-            out.append((w, labels[k], float(means[k, w])))
     return out
 
 

@@ -141,15 +141,23 @@ def _heatmap(fig: Any, data: RunData) -> None:
 
 
 def _bottlenecks(fig: Any, ranking: list[dict[str, Any]]) -> None:
+    from results.report_bottlenecks import STATE_COLOURS
+
     ax = fig.subplots()
     rows = ranking[:15]
-    ax.barh([f"{r['rank']}. {r['resource']}" for r in rows], [r["utilisation"] for r in rows], color="#e15759")
-    for k, r in enumerate(rows):
-        if r["wait_mean_days"] is not None:
-            ax.text(r["utilisation"], k, f" wait {r['wait_mean_days']:.2f} d", va="center", fontsize=7)
+    labels = [f"{r['rank']}. {r['resource']}" for r in rows]
+    left = np.zeros(len(rows))
+    for state, colour in STATE_COLOURS.items():
+        share = np.array([r[f"{state}_share"] for r in rows], dtype=np.float64)
+        ax.barh(labels, share, left=left, color=colour, label=f"{state} bottleneck")
+        left += share
+    util = [np.nan if r["utilisation"] is None else r["utilisation"] for r in rows]
+    ax.scatter(util, range(len(rows)), marker="D", s=14, color="#333333", label="utilisation", zorder=3)
     ax.invert_yaxis()
-    ax.set_xlabel("mean utilisation")
-    ax.set_title("Utilisation / wait ranking (provisional, from KPIs)")
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("share of the time (mean over replications)")
+    ax.set_title("Bottleneck share (active-period method)")
+    ax.legend(fontsize=7, loc="lower right")
     ax.tick_params(axis="y", labelsize=7)
 
 

@@ -140,7 +140,8 @@ def test_report_sections_and_figures(multi_report: str) -> None:
         assert fig["data"], fid
     for heading in ("Summary", "Deliveries against requirements", "Lead times", "Bottlenecks", "Strategy comparison"):
         assert f"<h2>{heading}</h2>" in html
-    assert "Provisional ranking" in html
+    assert "provisional" not in html.lower()  # the bottleneck section is the active-period analysis
+    assert 'id="bottleneck-ranking"' in html and "Active-period method" in html
     assert "NSPA, NATO’s logistics service agency" in html  # a source's phrase
     assert "routers_lv" in html and "item router" in html  # a source and what cites it
     for s in ("bilateral", "more_lanes"):
@@ -148,6 +149,49 @@ def test_report_sections_and_figures(multi_report: str) -> None:
     cum = figs["fig-cumulative"]
     assert {t["name"] for t in cum["data"] if t.get("showlegend")} >= {"baseline", "bilateral", "more_lanes"}
     assert any(t.get("fill") == "tonexty" for t in cum["data"])  # 95% band over two replications
+
+
+def test_bottlenecks_are_the_active_period_analysis(multi_run: Path, multi_report: str) -> None:
+    """The ranking, its chart and the timeline of replication 0 are those of ``results.bottlenecks``."""
+    from results.bottlenecks import analyse, rank
+    from results.store import read_events, read_manifest
+    from scenarios.load import load
+
+    scenario = load(multi_run / "scenario.resolved.yaml")  # the scenario as written: the baseline
+    ends = {
+        int(p["replication"]): p["end_day"] for p in read_manifest(multi_run)["parts"] if p["strategy"] == "baseline"
+    }
+    analyses = [analyse(read_events(multi_run, "baseline", r), scenario, end=ends[r]) for r in sorted(ends)]
+    expected = rank(analyses)
+    assert expected and expected[0].bottleneck_share > 0
+    html = multi_report
+    table = html[html.index('<table id="bottleneck-ranking">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r'<tr[^>]*><td class="num">(\d+)</td><td>([^<]+)</td>', table)
+    assert rows[0] == ("1", expected[0].resource)  # the same top resource
+    assert [name for _, name in rows] == [r.resource for r in expected]
+    assert f"Top bottleneck: <b>{expected[0].resource}</b>" in html
+    assert f"{expected[0].top_in} of {len(analyses)}" in table
+    figs = figures_of(html)
+    bars = {t["name"]: t for t in figs["fig-bottlenecks"]["data"]}
+    assert bars["sole bottleneck"]["y"][0] == f"1. {expected[0].resource}"
+    for state in ("sole", "shifting"):
+        want = [getattr(r, f"{state}_share") for r in expected[:20]]
+        assert bars[f"{state} bottleneck"]["x"] == pytest.approx(want, abs=1e-4)
+    # the Gantt chart of replication 0: per resource and state, the bars add up to its timeline
+    gantt = figs["fig-shifting"]["data"]
+    for state in ("sole", "shifting"):
+        want: dict[str, float] = {}
+        for seg in analyses[0].timeline:
+            if seg.state == state:
+                want[seg.resource] = want.get(seg.resource, 0.0) + seg.end - seg.start
+        got: dict[str, float] = {}
+        for t in gantt:
+            if t["name"] == f"{state} (replication 0)":
+                for who, ms in zip(t["y"], t["x"], strict=True):
+                    got[who] = got.get(who, 0.0) + ms / 86_400_000
+        assert got == pytest.approx(want, abs=1e-3)
+    assert any(t["name"].startswith("dominant bottleneck (2 replications)") for t in gantt)
 
 
 def test_one_strategy_gets_a_note(single_run: Path) -> None:
