@@ -215,12 +215,26 @@ def scenarios(
     cost = 0.0
     value = {i["id"]: i["unit_value_eur"] for i in items}
     lot_size = {i["id"]: i["lot_size"] for i in items}
+
+    def served(it: str, unit: str, domestic: bool) -> bool:
+        """The engine's supplier rule (network.routing.suitable_suppliers) finds a maker reaching ``unit``."""
+        makers = [s for s in suppliers if it in makes[s]]
+        pool = (
+            [s for s in makers if domestic_flags[s]]
+            if domestic
+            else [s for s in makers if not domestic_flags[s]] or makers
+        )
+        return any(unit in _reachable(enabled_pairs, s) for s in pool)
+
+    all_domestic_ok = True
     for k in range(draw(st.integers(1, max_requirements))):
         it, unit = draw(st.sampled_from(feasible))
         qty = draw(st.integers(1, lot_size[it] * 10))
         opens = draw(st.integers(0, horizon // 3))
         need_by = draw(st.integers(opens, horizon))
-        channel = draw(st.sampled_from(["agency", "agency", "bilateral", "domestic"]))
+        options = [c for c in ("agency", "agency", "bilateral", "domestic") if served(it, unit, c == "domestic")]
+        all_domestic_ok = all_domestic_ok and served(it, unit, True)
+        channel = draw(st.sampled_from(options))
         funders = draw(st.lists(st.sampled_from(donors), min_size=0 if channel == "domestic" else 1, unique=True))
         req: dict[str, Any] = {
             "id": f"R{k}",
@@ -319,7 +333,9 @@ def scenarios(
         "policy": {
             "queue_discipline": draw(st.sampled_from(["fifo", "priority"])),
             "routing_weight": draw(st.sampled_from(["transit_days", "hops", "distance_km"])),
-            "channel": draw(st.sampled_from([None, None, None, "agency", "bilateral", "domestic"])),
+            "channel": draw(
+                st.sampled_from([None, None, None, "agency", "bilateral", *(["domestic"] if all_domestic_ok else [])])
+            ),
             "item_priority": draw(st.dictionaries(st.sampled_from(item_ids), st.integers(1, 9), max_size=2)),
         },
     }
