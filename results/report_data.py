@@ -482,47 +482,34 @@ def summary_index(kpis: Any) -> dict[tuple[str | None, ...], dict[str, Any]]:
 
 
 def paired_differences(
-    kpis: Any, baseline: str, strategies: list[str], names: tuple[str, ...] = FOREST_KPIS, confidence: float = 0.95
+    kpis: Any, baseline: str, strategies: list[str], names: tuple[str, ...] = FOREST_KPIS
 ) -> list[dict[str, Any]]:
-    """Paired differences (strategy - baseline) of whole-run KPIs over common replications.
+    """Whole-run rows of ``results.compare.paired_differences`` (strategy - baseline), as dicts
+    for the forest plot: mean difference with its paired-t 95% interval (None for n < 2)."""
+    from results.compare import paired_differences as paired
 
-    For each strategy and KPI: the replications both ran give differences ``d_r``; their mean and
-    Student-t interval (``n - 1`` degrees of freedom; None for n < 2) are returned with the two means.
-    """
-    from scipy import stats
-
-    values: dict[tuple[str, str], dict[int, float]] = {}
-    cols = [kpis.column(c).to_pylist() for c in ("kpi", "item", "node", "link", "value", "strategy", "replication")]
-    for kpi, item, node, link, value, strategy, rep in zip(*cols, strict=True):
-        whole_run = item is None and node is None and link is None
-        if kpi in names and whole_run and value is not None and math.isfinite(value):
-            values.setdefault((strategy, kpi), {})[int(rep)] = float(value)
+    found = {
+        (d.strategy, d.kpi): d
+        for d in paired(kpis, baseline, only=names)
+        if d.item is None and d.node is None and d.link is None
+    }
     out = []
     for strategy in strategies:
-        if strategy == baseline:
-            continue
         for kpi in names:
-            a, b = values.get((baseline, kpi), {}), values.get((strategy, kpi), {})
-            common = sorted(set(a) & set(b))
-            if not common:
+            d = found.get((strategy, kpi))
+            if strategy == baseline or d is None:
                 continue
-            d = np.array([b[r] - a[r] for r in common])
-            n = len(d)
-            mean = float(d.mean())
-            lo = hi = None
-            if n > 1:
-                half = float(stats.t.ppf(1 - (1 - confidence) / 2, n - 1)) * float(d.std(ddof=1)) / math.sqrt(n)
-                lo, hi = mean - half, mean + half
+            ci = (None, None) if math.isnan(d.ci_low) else (d.ci_low, d.ci_high)
             out.append(
                 {
                     "strategy": strategy,
                     "kpi": kpi,
-                    "n": n,
-                    "baseline_mean": float(np.mean([a[r] for r in common])),
-                    "strategy_mean": float(np.mean([b[r] for r in common])),
-                    "diff": mean,
-                    "lo": lo,
-                    "hi": hi,
+                    "n": d.n,
+                    "baseline_mean": d.baseline_mean,
+                    "strategy_mean": d.strategy_mean,
+                    "diff": d.mean,
+                    "lo": ci[0],
+                    "hi": ci[1],
                 }
             )
     return out
