@@ -23,7 +23,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-autosave
+	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-autosave \
+		--benchmark-columns=min,median,max,rounds --benchmark-sort=name
+	$(BIN)/python benchmarks/compare_table.py
 
 check: $(STAMP)
 	$(BIN)/ruff check .

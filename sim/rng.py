@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -37,27 +38,21 @@ STREAMS: tuple[str, ...] = ("demand", "tender", "production", "transit", "handli
 Sampler = Callable[[], float]
 
 
-class _Block:
-    """Hands out numbers from a block drawn by ``draw(n)``; refills when empty."""
+def _blocks(draw: Callable[[int], np.ndarray], label: str) -> Sampler:
+    """A sampler handing out numbers from blocks of ``BLOCK`` drawn by ``draw(n)``.
 
-    __slots__ = ("_buf", "_draw", "_i", "_label")
+    The sampler is the ``__next__`` of an endless C-level iterator (``itertools.chain`` over
+    the blocks), so a draw costs no Python frame; each block is checked (finite, >= 0) when
+    drawn.
+    """
 
-    def __init__(self, draw: Callable[[int], np.ndarray], label: str) -> None:
-        self._draw = draw
-        self._label = label
-        self._buf: list[float] = []
-        self._i = 0
+    def block(n: int) -> list[float]:
+        b = draw(n)
+        if not np.all(np.isfinite(b)) or np.any(b < 0):
+            raise RunError(f"sampler {label} produced a non-finite or negative duration")
+        return b.tolist()
 
-    def __call__(self) -> float:
-        i = self._i
-        if i >= len(self._buf):
-            block = self._draw(BLOCK)
-            if not np.all(np.isfinite(block)) or np.any(block < 0):
-                raise RunError(f"sampler {self._label} produced a non-finite or negative duration")
-            self._buf = block.tolist()
-            i = 0
-        self._i = i + 1
-        return self._buf[i]
+    return itertools.chain.from_iterable(map(block, itertools.repeat(BLOCK))).__next__
 
 
 class Streams:
@@ -110,9 +105,9 @@ class Streams:
             draw = lambda n: gen.choice(values, size=n, p=p)  # noqa: E731
         else:
             raise RunError(f"unknown distribution {dist!r}")
-        return _Block(draw, label)
+        return _blocks(draw, label)
 
     def uniforms(self, stream: str, resource: int) -> Sampler:
         """Uniform(0, 1) numbers in blocks (for losses and Bernoulli choices)."""
         gen = self.generator(stream, resource)
-        return _Block(lambda n: gen.random(n), f"{stream}[{resource}]")
+        return _blocks(lambda n: gen.random(n), f"{stream}[{resource}]")

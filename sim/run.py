@@ -25,7 +25,18 @@ from network.build import build_graph
 from network.routing import Router
 from scenarios.errors import AidflowError, NetworkError
 from scenarios.schema import Agency as AgencySpec
-from scenarios.schema import Border, Depot, Donor, Hub, RandomDisruption, Scenario, Supplier, Unit, effective_channel
+from scenarios.schema import (
+    Border,
+    Depot,
+    Donor,
+    Fixed,
+    Hub,
+    RandomDisruption,
+    Scenario,
+    Supplier,
+    Unit,
+    effective_channel,
+)
 from sim.log import EventLog
 from sim.model.context import Context, ReqState
 from sim.model.demand import donor_budget, requirement_process
@@ -92,7 +103,7 @@ def build_context(
         scenario=s,
         log=log,
         streams=streams,
-        rec=log.records.append,
+        rec=log.records.extend,
         item_ids=items,
         node_ids=nodes,
         link_ids=links,
@@ -117,7 +128,11 @@ def build_context(
             ctx.stations[k] = st
             targets[n.id] = Target(_station_effect(st), node=k)
 
-    # carriers
+    # carriers; a lot is whole (lot_size units) unless some requirement's quantity is not a
+    # multiple of its item's lot size: the smallest lot any vehicle may see decides inline dispatch
+    whole = {i.id: all(r.qty % i.lot_size == 0 for r in s.requirements if r.item == i.id) for i in s.items}
+    min_lot_m3 = min(i.volume_m3 * (i.lot_size if whole[i.id] else 1) for i in s.items)
+    max_lot_m3 = max(i.volume_m3 * i.lot_size for i in s.items)
     for k, lk in enumerate(s.links):
         if not lk.enabled:
             continue
@@ -137,16 +152,22 @@ def build_context(
             max_wait_days=getattr(disp, "max_wait_days", 0.0),
             every_days=getattr(disp, "every_days", 0.0),
             first_day=getattr(disp, "first_day", 0.0),
+            back_fixed=isinstance(lk.return_days if lk.return_days is not None else lk.transit_days, Fixed),
+            min_lot_m3=min_lot_m3,
+            max_lot_m3=max_lot_m3,
         )
         ctx.carriers[k] = c
         dest = ni[lk.to]
-        if dest in ctx.stations:
-            c.station = ctx.stations[dest]
-            c.station.feeders.append(c)
-        else:
-            c.deliver = deliverer(ctx, dest)
+        c.connect(
+            ctx.stations.get(dest),
+            ctx.stations.get(ni[lk.from_]),
+            None if dest in ctx.stations else deliverer(ctx, dest),
+        )
         targets[lk.id] = Target(c.set_factor, link=k)
-        env.process(dispatcher(ctx, c))
+        if c.rule != "immediate":
+            env.process(dispatcher(ctx, c))
+
+    log.before_flush.append(lambda: settle_returns(ctx, inclusive=False))
 
     # routes from every supplier to every unit it can reach
     router = Router(build_graph(s), weight=s.policy.routing_weight)
@@ -159,7 +180,9 @@ def build_context(
                 except NetworkError:
                     continue
                 if route:
-                    ctx.routes[(ni[n.id], ni[u])] = tuple(li[x] for x in route)
+                    key = (ni[n.id], ni[u])
+                    ctx.routes[key] = tuple(li[x] for x in route)
+                    ctx.route_carriers[key] = tuple(ctx.carriers[li[x]] for x in route)
 
     # supplier lines
     for k, n in enumerate(s.nodes):
@@ -238,6 +261,13 @@ def build_context(
     return ctx
 
 
+def settle_returns(ctx: Context, inclusive: bool = True) -> None:
+    """Free every vehicle back by now (``< now`` unless ``inclusive``), logging its ``returned`` row."""
+    now = ctx.env.now
+    for c in ctx.carriers.values():
+        c.collect_returns(now, inclusive)
+
+
 def _station_effect(st: Station) -> Callable[[float, float], None]:
     def apply(factor: float, loss: float) -> None:
         st.set_factor(factor)
@@ -291,7 +321,7 @@ def blocked_resources(ctx: Context) -> list[str]:
 
 def _stalled(ctx: Context) -> bool:
     """Work is open, nothing is scheduled that could move it, and nothing will unblock it."""
-    if ctx.pending > 0 or ctx.active_disruptions > 0:
+    if ctx.pending > 0 or ctx.active_disruptions > 0 or ctx.busy_work() > 0:
         return False
     if not all(r.opened for r in ctx.requirements):  # a requirement still to open is scheduled work
         return False
@@ -381,6 +411,9 @@ def run(
     horizon = resolved.horizon_days
     ctx.env.process(_clock(ctx, 1.0))
     status, error, blocked = "completed", None, []
+    # The garbage collector stays on: the hot path allocates no container per row (records
+    # are flat numbers, lots are slotted events re-armed in place), and pausing the collector
+    # was measured to change nothing (benchmarks/README.md).
     try:
         ctx.env.run(until=horizon)
         if any(r.opened and not r.closed for r in ctx.requirements) or ctx.open_lots():
@@ -391,6 +424,8 @@ def run(
         status, error = "failed", str(exc)
     except RecursionError as exc:  # pragma: no cover
         status, error = "failed", f"recursion: {exc}"
+    # returns are kept lazily: log those the run reached (all events of a deadlock's instant ran)
+    settle_returns(ctx, inclusive=status == "deadlocked")
     ctx.log.flush()
     result = RunResult(
         scenario=resolved.name,
@@ -402,7 +437,7 @@ def run(
         horizon_days=horizon,
         rows=ctx.log.rows,
         wall_s=time.perf_counter() - t0,
-        counters=dict(sorted(ctx.counters.items())),
+        counters=ctx.all_counters(),
         end=end_state(ctx),
         blocked=blocked,
         error=error,

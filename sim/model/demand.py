@@ -44,7 +44,7 @@ def try_commit(ctx: Context, r: ReqState, cost_eur: float) -> bool:
         ctx.budget_eur[d] -= take
         left -= take
         code = ctx.log.code(FUNDS_COMMITTED, item=r.item, node=d)
-        ctx.rec((ctx.env.now, code, -1, 0, -1, r.index, take))
+        ctx.put(code, -1, 0, -1, r.index, take)
         ctx.count("eur_committed", take)
     return True
 
@@ -56,13 +56,13 @@ def donor_budget(
     env = ctx.env
     code = ctx.log.code(BUDGET_ADDED, node=donor)
     ctx.budget_eur[donor] = budget_eur
-    ctx.rec((env.now, code, -1, 0, -1, -1, budget_eur))
+    ctx.put(code, -1, 0, -1, -1, budget_eur)
     for day, amount in sorted(tranches):
         if day > env.now:
             yield env.timeout(day - env.now)
         ctx.budget_eur[donor] += amount
         ctx.future_tranches -= 1
-        ctx.rec((env.now, code, -1, 0, -1, -1, amount))
+        ctx.put(code, -1, 0, -1, -1, amount)
         w = ctx.funds_changed
         if w is not None and not w.triggered:
             w.succeed()
@@ -81,7 +81,7 @@ def requirement_process(
     if open_day > env.now:
         yield env.timeout(open_day - env.now)
     code = ctx.log.code(REQUIREMENT_OPENED, item=r.item, node=r.unit)
-    ctx.rec((env.now, code, -1, r.qty, -1, r.index, r.need_by_day))
+    ctx.put(code, -1, r.qty, -1, r.index, r.need_by_day)
     r.opened = True
     ctx.count("requirements_opened")
     ctx.count("units_required", r.qty)
@@ -90,7 +90,7 @@ def requirement_process(
         while not try_commit(ctx, r, cost_eur):
             if not shorted:
                 short = ctx.log.code(FUNDS_SHORT, item=r.item, node=r.funders[0])
-                ctx.rec((env.now, short, -1, 0, -1, r.index, cost_eur))
+                ctx.put(short, -1, 0, -1, r.index, cost_eur)
                 shorted = True
             r.waiting_funds = True
             w = ctx.funds_changed

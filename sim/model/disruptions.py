@@ -54,11 +54,11 @@ def _outage(ctx: Context, target: Target, factor: float, loss: float, days: floa
     log = ctx.log
     started = log.code(DISRUPTION_STARTED, node=target.node, link=target.link)
     ended = log.code(DISRUPTION_ENDED, node=target.node, link=target.link)
-    ctx.rec((env.now, started, -1, 0, -1, -1, factor))
+    ctx.put(started, -1, 0, -1, -1, factor)
     ctx.active_disruptions += 1
     target.push(factor, loss)
     yield env.timeout(days)
-    ctx.rec((env.now, ended, -1, 0, -1, -1, factor))
+    ctx.put(ended, -1, 0, -1, -1, factor)
     ctx.active_disruptions -= 1
     target.pop(factor, loss)
 

@@ -78,23 +78,31 @@ def _tender(ctx: Context, a: Agency, reqs: list[int]) -> Generator[simpy.Event, 
         days = a.tender()
         started = ctx.log.code(TENDER_STARTED, item=item, node=a.node)
         for req in reqs:
-            ctx.rec((env.now, started, -1, ctx.requirements[req].qty, -1, req, days))
+            ctx.put(started, -1, ctx.requirements[req].qty, -1, req, days)
         ctx.pending += 1
         a.busy_days += days
         yield env.timeout(days)
         ctx.pending -= 1
         finished = ctx.log.code(TENDER_FINISHED, item=item, node=a.node)
         for req in reqs:
-            ctx.rec((env.now, finished, -1, ctx.requirements[req].qty, -1, req, days))
+            ctx.put(finished, -1, ctx.requirements[req].qty, -1, req, days)
     for req in reqs:
         award(ctx, ctx.requirements[req], a.policy, domestic=False)
 
 
 def candidates(ctx: Context, r: ReqState, domestic: bool) -> list[Line]:
-    """Lines able to serve ``r`` (reaching its unit), preferring the wanted origin."""
-    able = [ln for (sup, item), ln in ctx.lines.items() if item == r.item and (sup, r.unit) in ctx.routes]
-    preferred = [ln for ln in able if ln.domestic == domestic]
-    return preferred or able
+    """Lines that may serve ``r``: the network's rule (``network.routing.suitable_suppliers``).
+
+    Domestic requirements take domestic lines only; agency and bilateral ones take foreign
+    lines, or any line when no foreign supplier makes the item; of those, the ones whose
+    supplier reaches the unit.
+    """
+    makers = [ln for (_, item), ln in ctx.lines.items() if item == r.item]
+    if domestic:
+        pool = [ln for ln in makers if ln.domestic]
+    else:
+        pool = [ln for ln in makers if not ln.domestic] or makers
+    return [ln for ln in pool if (ln.supplier, r.unit) in ctx.routes]
 
 
 def award(ctx: Context, r: ReqState, policy: str, domestic: bool) -> None:
@@ -131,7 +139,7 @@ def award(ctx: Context, r: ReqState, policy: str, domestic: bool) -> None:
         allocation = [(min(lines, key=lambda ln: ln.unit_price_eur), r.qty)]
     for ln, q in allocation:
         code = ctx.log.code(CONTRACT_AWARDED, item=r.item, node=ln.supplier)
-        ctx.rec((ctx.env.now, code, -1, q, -1, r.index, q * ln.unit_price_eur))
+        ctx.put(code, -1, q, -1, r.index, q * ln.unit_price_eur)
         ctx.count("units_ordered", q)
         r.ordered += q
         ln.add_order(r.index, q, r.priority)

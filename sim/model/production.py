@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import NORMAL
 
-from sim.events import LOT_PRODUCED
+from sim.model.context import Lot
 
 if TYPE_CHECKING:
     from sim.model.context import Context
+    from sim.model.transport import Carrier
 
 __all__ = ["Line", "line_process", "ramp_factor"]
-
-NAN = math.nan
 
 
 def ramp_factor(points: tuple[tuple[float, float], ...], day: float) -> float:
@@ -72,7 +71,7 @@ class Line:
         self.backlog = 0
         self.wake: simpy.Event | None = None
         self.busy_days = 0.0
-        self.c_produced = ctx.log.code(LOT_PRODUCED, item=item, node=supplier)
+        self.making = False
 
     def rate(self, day: float) -> float:
         """Units per day at ``day``."""
@@ -105,11 +104,22 @@ class Line:
 
 
 def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
-    """Make lots for the most urgent order, one at a time, for ever."""
+    """Make lots for the most urgent order, one at a time, for ever.
+
+    Each lot's making is one reusable ``Timeout`` re-armed with ``env.schedule`` (the line is a
+    long-lived process, not a process per lot); the finished lot is logged with its queueing
+    on the first link of its route as one record.
+    """
     env = ctx.env
-    lot_size = ctx.lot_size[line.item]
+    item = line.item
+    lot_size = ctx.lot_size[item]
+    unit_m3 = ctx.unit_volume_m3[item]
     log = ctx.log
-    rec = ctx.rec
+    records = log.records
+    lot_item, lot_qty, lot_req = log.lot_item, log.lot_qty, log.lot_req
+    reqs = ctx.requirements
+    routes: dict[int, tuple[Carrier, ...]] = {}
+    tick: simpy.Timeout | None = None
     while True:
         while not line.orders:
             line.wake = env.event()
@@ -120,7 +130,7 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
         need = qty - min(line.stock, qty)
         line.stock -= qty - need
         while need > 0:
-            rate = line.rate(env.now)
+            rate = line.rate(env.now) if line.ramp else line.rate_per_day * line.factor
             if rate <= 0:
                 nxt = line.next_ramp_day(env.now)
                 line.wake = env.event()
@@ -133,27 +143,33 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
                 continue
             duration = need / rate
             line.busy_days += duration
-            ctx.pending += 1
-            yield env.timeout(duration)
-            ctx.pending -= 1
+            line.making = True
+            if tick is None:
+                tick = simpy.Timeout(env, duration)
+            else:
+                tick.callbacks = []
+                env.schedule(tick, NORMAL, duration)
+            yield tick
+            line.making = False
             need = 0
         order[1] -= qty
         line.backlog -= qty
         if order[1] == 0:
             line.orders = [o for o in line.orders if o[2] is not order]
             heapq.heapify(line.orders)
-        lot = log.new_lot(line.item)
-        ctx.lot_qty.append(qty)
-        ctx.lot_req.append(req)
-        r = ctx.requirements[req]
-        route = ctx.routes[(line.supplier, r.unit)]
-        ctx.lot_route.append(route)
-        ctx.lot_hop.append(0)
-        ctx.lot_priority.append(r.priority)
-        ctx.count("lots_produced")
-        ctx.count("units_produced", qty)
-        rec((env.now, line.c_produced, lot, qty, -1, req, NAN))
-        ctx.carriers[route[0]].enqueue(lot)
+        route = routes.get(req)
+        r = reqs[req]
+        if route is None:
+            route = routes[req] = ctx.route_carriers[(line.supplier, r.unit)]
+        lot_id = len(lot_item)
+        lot_item.append(item)
+        lot_qty.append(qty)
+        lot_req.append(req)
+        ctx.lots_produced += 1
+        ctx.units_produced += qty
+        c = route[0]
+        c.enqueue(Lot(env, lot_id, item, qty, req, r.priority, unit_m3 * qty, route), c.c_prod_wait, c.c_prod_go)
         if ctx.max_events is not None and log.rows > ctx.max_events:
             ctx.over_budget()
-        log.maybe_flush()
+        if len(records) >= log.check_at:
+            log.maybe_flush()

@@ -1,70 +1,54 @@
-"""Lot queues: FIFO (a deque) or by priority (a heap keyed by priority, then arrival order).
+"""Lot queues: FIFO (a ``collections.deque``) or by priority (a heap keyed by priority, then arrival).
 
-Both expose the same three operations, so stations and carriers do not care which discipline
-the scenario's policy chose. Ties are broken by arrival order, never by hash.
+Both offer the same operations — ``append(lot)``, ``popleft()``, ``q[0]`` (the next lot),
+``len(q)`` and truth — so stations and carriers call them without caring which discipline the
+scenario's policy chose, and the FIFO case costs exactly a deque. Ties are broken by arrival
+order, never by hash. Queue entries are ``Lot`` objects (``sim.model.context``); the priority
+queue reads ``lot.prio`` (1 = most urgent).
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
+from typing import Any
 
-__all__ = ["FifoQueue", "LotQueue", "PriorityQueue", "make_queue"]
-
-
-class FifoQueue:
-    """First in, first out."""
-
-    __slots__ = ("_q",)
-
-    def __init__(self) -> None:
-        self._q: deque[int] = deque()
-
-    def push(self, lot: int, priority: int) -> None:
-        """Add ``lot`` (priority ignored)."""
-        self._q.append(lot)
-
-    def peek(self) -> int:
-        """The next lot, without removing it."""
-        return self._q[0]
-
-    def pop(self) -> int:
-        """Remove and return the next lot."""
-        return self._q.popleft()
-
-    def __len__(self) -> int:
-        return len(self._q)
+__all__ = ["LotQueue", "PriorityQueue", "make_queue"]
 
 
 class PriorityQueue:
-    """Lowest priority number first (1 = most urgent), FIFO within a priority."""
+    """Lowest ``prio`` first (1 = most urgent), FIFO within a priority."""
 
     __slots__ = ("_h", "_n")
 
     def __init__(self) -> None:
-        self._h: list[tuple[int, int, int]] = []
+        self._h: list[tuple[int, int, Any]] = []
         self._n = 0
 
-    def push(self, lot: int, priority: int) -> None:
-        """Add ``lot`` with ``priority``."""
+    def append(self, lot: Any) -> None:
+        """Add ``lot`` (ordered by ``lot.prio``, then arrival)."""
         self._n += 1
-        heapq.heappush(self._h, (priority, self._n, lot))
+        heapq.heappush(self._h, (lot.prio, self._n, lot))
 
-    def peek(self) -> int:
-        """The next lot, without removing it."""
-        return self._h[0][2]
-
-    def pop(self) -> int:
+    def popleft(self) -> Any:
         """Remove and return the next lot."""
         return heapq.heappop(self._h)[2]
+
+    def __getitem__(self, i: int) -> Any:
+        if i != 0:
+            raise IndexError("only the head of a priority queue can be read")
+        return self._h[0][2]
 
     def __len__(self) -> int:
         return len(self._h)
 
+    def __bool__(self) -> bool:
+        return bool(self._h)
 
-LotQueue = FifoQueue | PriorityQueue
+
+LotQueue = deque[Any] | PriorityQueue
 
 
 def make_queue(by_priority: bool) -> LotQueue:
     """A queue of the requested discipline."""
-    return PriorityQueue() if by_priority else FifoQueue()
+    return PriorityQueue() if by_priority else deque()

@@ -10,56 +10,55 @@ and logs any unmet part as ``stockout``.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.events import CONSUMED, DELIVERED, REQUIREMENT_FILLED, STOCKOUT
+from sim.events import CONSUMED, REQUIREMENT_FILLED, STOCKOUT
 
 if TYPE_CHECKING:
-    from sim.model.context import Context
+    from sim.model.context import Context, Lot, ReqState
 
 __all__ = ["consumption", "deliverer", "lot_lost"]
 
 NAN = math.nan
 
 
-def _close_if_done(ctx: Context, req: int) -> None:
-    r = ctx.requirements[req]
+def _close_if_done(ctx: Context, r: ReqState) -> None:
     if not r.closed and r.funded and r.ordered == r.qty and r.delivered + r.lost == r.qty:
         r.closed = True
         code = ctx.log.code(REQUIREMENT_FILLED, item=r.item, node=r.unit)
-        ctx.rec((ctx.env.now, code, -1, r.delivered, -1, req, ctx.env.now - r.need_by_day))
+        ctx.put(code, -1, r.delivered, -1, r.index, ctx.env.now - r.need_by_day)
         ctx.count("requirements_closed")
 
 
-def deliverer(ctx: Context, unit: int) -> Any:
-    """The callback that hands a lot to ``unit``."""
-    code = ctx.log.code(DELIVERED, node=unit)
+def deliverer(ctx: Context, unit: int) -> Callable[[Lot], None]:
+    """The callback that hands a lot to ``unit`` (the carrier logged ``arrived`` and ``delivered``)."""
+    stock = ctx.stock
+    reqs = ctx.requirements
 
-    def deliver(lot: int) -> None:
-        qty = ctx.lot_qty[lot]
-        req = ctx.lot_req[lot]
-        item = ctx.log.lot_item[lot]
-        ctx.rec((ctx.env.now, code, lot, qty, -1, req, NAN))
-        key = (unit, item)
-        ctx.stock[key] = ctx.stock.get(key, 0) + qty
-        ctx.requirements[req].delivered += qty
-        ctx.count("lots_done")
-        ctx.count("units_delivered", qty)
-        _close_if_done(ctx, req)
+    def deliver(lot: Lot) -> None:
+        qty = lot.qty
+        key = (unit, lot.item)
+        stock[key] = stock.get(key, 0) + qty
+        r = reqs[lot.req]
+        r.delivered += qty
+        ctx.lots_done += 1
+        ctx.units_delivered += qty
+        if r.delivered + r.lost == r.qty:
+            _close_if_done(ctx, r)
 
     return deliver
 
 
-def lot_lost(ctx: Context, lot: int) -> None:
+def lot_lost(ctx: Context, lot: Lot) -> None:
     """Account a lot lost in transit (the carrier logged ``lost``)."""
-    req = ctx.lot_req[lot]
-    ctx.requirements[req].lost += ctx.lot_qty[lot]
-    ctx.count("lots_done")
-    ctx.count("units_lost", ctx.lot_qty[lot])
-    _close_if_done(ctx, req)
+    r = ctx.requirements[lot.req]
+    r.lost += lot.qty
+    ctx.lots_done += 1
+    ctx.units_lost += lot.qty
+    _close_if_done(ctx, r)
 
 
 def consumption(ctx: Context, unit: int, item: int, per_day: float) -> Generator[simpy.Event, Any, None]:
@@ -80,6 +79,6 @@ def consumption(ctx: Context, unit: int, item: int, per_day: float) -> Generator
         used = min(have, demand)
         if used:
             ctx.stock[key] = have - used
-            ctx.rec((env.now, c_consumed, -1, used, -1, -1, NAN))
+            ctx.put(c_consumed, -1, used, -1, -1, NAN)
         if demand > used:
-            ctx.rec((env.now, c_stockout, -1, demand - used, -1, -1, NAN))
+            ctx.put(c_stockout, -1, demand - used, -1, -1, NAN)
