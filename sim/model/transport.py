@@ -380,8 +380,8 @@ class Carrier:
             return
         self.rec((now, c_wait, lot.id, -1))
         self.queue.append(lot)
-        if len(self.queue) == 1:
-            self._dispatch(None)
+        if len(self.queue) == 1 and not self._dispatching:
+            self._dispatch(None)  # waits for a vehicle or room: makes sure a wake-up is due
 
     def _too_big(self, lot: Lot) -> RunError:
         return RunError(
@@ -493,10 +493,9 @@ class Carrier:
                 st.busy_time += d
                 lot.callbacks = st.cbs
                 self.env.schedule(lot, NORMAL, d)
-            else:
+            else:  # every server busy (a free server never leaves a lot waiting)
                 self.rec((now, self.c_arr_wait, lot.id, n))
                 st.queue.append(lot)
-                st._start_next()
         # the vehicle heads back (see _back)
         d = self.back()
         self.busy_vehicle_days += d
