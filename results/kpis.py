@@ -335,6 +335,16 @@ def time_weighted(
     return integral, maximum
 
 
+def _level(
+    key: np.ndarray, t: np.ndarray, up: np.ndarray, down: np.ndarray, n_groups: int, end: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``time_weighted`` of a level per ``key`` that rises by 1 at rows ``up`` and falls by 1 at ``down``."""
+    rows = np.concatenate([up, down])
+    delta = np.concatenate([np.ones(len(up), np.int64), -np.ones(len(down), np.int64)])
+    order = np.argsort(rows, kind="stable")
+    return time_weighted(key[rows][order], t[rows][order], delta[order], n_groups, end)
+
+
 def _match(key_a: np.ndarray, key_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each key of ``b``: whether ``a`` has it, and (where it does) the first such row of ``a``."""
     if len(key_a) == 0 or len(key_b) == 0:
@@ -690,10 +700,7 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
     # WIP: entered (produced at a supplier / arrived at a handling node) .. loaded out
     enter = np.concatenate([pr, ar])
     leave = ld[(handling | is_supplier)[ev.node[ld]]]
-    rows = np.concatenate([enter, leave])
-    delta = np.concatenate([np.ones(len(enter), np.int64), -np.ones(len(leave), np.int64)])
-    order = np.argsort(rows, kind="stable")
-    wip_int, wip_max = time_weighted(ev.node[rows][order], t[rows][order], delta[order], n_nodes, T)
+    wip_int, wip_max = _level(ev.node, t, enter, leave, n_nodes, T)
     nk = n_nodes + 1
     ok, soj = _pair(ev.lot[enter] * nk + ev.node[enter], t[enter], ev.lot[leave] * nk + ev.node[leave], t[leave])
     _, soj_mean, _ = _wait_stats(ok, soj, ev.node[leave], n_nodes)
@@ -702,14 +709,8 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
     qd = ev.of(QUEUED)
     qn = qd[ev.link[qd] < 0]
     ss = ev.of(SERVICE_STARTED)
-    rows = np.concatenate([qn, ss])
-    delta = np.concatenate([np.ones(len(qn), np.int64), -np.ones(len(ss), np.int64)])
-    order = np.argsort(rows, kind="stable")
-    q_int, q_max = time_weighted(ev.node[rows][order], t[rows][order], delta[order], n_nodes, T)
-    rows = np.concatenate([ss, sf])
-    delta = np.concatenate([np.ones(len(ss), np.int64), -np.ones(len(sf), np.int64)])
-    order = np.argsort(rows, kind="stable")
-    b_int, _ = time_weighted(ev.node[rows][order], t[rows][order], delta[order], n_nodes, T)
+    q_int, q_max = _level(ev.node, t, qn, ss, n_nodes, T)
+    b_int, _ = _level(ev.node, t, ss, sf, n_nodes, T)
     ok, w = _pair(ev.lot[qn] * nk + ev.node[qn], t[qn], ev.lot[ss] * nk + ev.node[ss], t[ss])
     _, w_mean, w_max = _wait_stats(ok, w, ev.node[ss], n_nodes)
 
@@ -773,10 +774,7 @@ def _agency_stats(ev: EventArrays, s: Scenario, T: float) -> tuple[np.ndarray, .
         return np.sort(rows[order][first])
 
     s_rows, f_rows = distinct(ts), distinct(tf)
-    rows = np.concatenate([s_rows, f_rows])
-    delta = np.concatenate([np.ones(len(s_rows), np.int64), -np.ones(len(f_rows), np.int64)])
-    order = np.argsort(rows, kind="stable")
-    busy, _ = time_weighted(ev.node[rows][order], t[rows][order], delta[order], n_nodes, T)
+    busy, _ = _level(ev.node, t, s_rows, f_rows, n_nodes, T)
     tenders = np.bincount(ev.node[s_rows], minlength=n_nodes)[:n_nodes].astype(np.float64)
 
     # queue: agency-channel requirements from funded (last funds_committed) to tender_started
@@ -819,14 +817,8 @@ def _link_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
     dep, ret, ld, ar, lo = ev.of(DEPARTED), ev.of(RETURNED), ev.of(LOADED), ev.of(ARRIVED), ev.of(LOST)
     qd = ev.of(QUEUED)
     ql = qd[ev.link[qd] >= 0]
-    rows = np.concatenate([dep, ret])
-    delta = np.concatenate([np.ones(len(dep), np.int64), -np.ones(len(ret), np.int64)])
-    order = np.argsort(rows, kind="stable")
-    busy, _ = time_weighted(ev.link[rows][order], t[rows][order], delta[order], n_links, T)
-    rows = np.concatenate([ql, ld])
-    delta = np.concatenate([np.ones(len(ql), np.int64), -np.ones(len(ld), np.int64)])
-    order = np.argsort(rows, kind="stable")
-    q_int, q_max = time_weighted(ev.link[rows][order], t[rows][order], delta[order], n_links, T)
+    busy, _ = _level(ev.link, t, dep, ret, n_links, T)
+    q_int, q_max = _level(ev.link, t, ql, ld, n_links, T)
     ok, w = _pair(ev.lot[ql] * nl + ev.link[ql], t[ql], ev.lot[ld] * nl + ev.link[ld], t[ld])
     _, w_mean, w_max = _wait_stats(ok, w, ev.link[ld], n_links)
     ok, tr = _pair(ev.lot[ld] * nl + ev.link[ld], t[ld], ev.lot[ar] * nl + ev.link[ar], t[ar])
