@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 import warnings
@@ -14,6 +13,7 @@ import jsonschema
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from rundirs import make_run_dir
 
 from results.export import (
     OCEL2_JSON_SCHEMA,
@@ -24,10 +24,8 @@ from results.export import (
     write_ocel_json,
     write_ocel_sqlite,
 )
-from results.store import RunStore
 from scenarios.load import load
 from scenarios.schema import Scenario
-from sim.cli_run import resolved_yaml
 from sim.run import run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,19 +45,6 @@ def table(small: Scenario) -> pa.Table:
 @pytest.fixture(scope="module")
 def doc(table: pa.Table, small: Scenario) -> dict[str, Any]:
     return ocel_document(table, small)
-
-
-def make_run_dir(root: Path, scenario: Scenario, strategies: tuple[str, ...], reps: int) -> Path:
-    store = RunStore(root, overwrite=True, scenario_name=scenario.name)
-    store.write_scenario(resolved_yaml(scenario, "baseline"))
-    for strategy in strategies:
-        for rep in range(reps):
-            writer = store.open_part(strategy, rep)
-            _, result = run(scenario, strategy, rep, sink=writer)
-            sha, rows = writer.close()
-            store.finish_part(strategy, rep, sha, rows, dataclasses.asdict(result))
-    store.set_status("completed")
-    return root
 
 
 def test_document_follows_the_ocel2_json_schema(doc: dict[str, Any], table: pa.Table) -> None:

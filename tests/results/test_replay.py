@@ -8,7 +8,6 @@ those instants.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import math
@@ -23,9 +22,10 @@ import pytest
 import simpy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rundirs import make_run_dir
 from strategies import scenarios
 
-from results.kpis import kpi_table, lot_lead_times
+from results.kpis import lot_lead_times
 from results.replay import (
     Replay,
     ReplayError,
@@ -37,11 +37,9 @@ from results.replay import (
     state_at,
     verify_run,
 )
-from results.store import RunStore, read_events
 from scenarios.errors import AidflowError
 from scenarios.load import load
 from scenarios.schema import Scenario
-from sim.cli_run import resolved_yaml
 from sim.model.context import Context
 from sim.run import build_context, end_state, run
 
@@ -53,29 +51,6 @@ MAX_EVENTS = 60_000
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def make_run_dir(root: Path, scenario: Scenario, strategies: tuple[str, ...] = ("baseline",), reps: int = 1) -> Path:
-    """A run directory written through the run store (parts, manifest with each part's end state, KPIs)."""
-    store = RunStore(root, overwrite=True, scenario_name=scenario.name)
-    store.write_scenario(resolved_yaml(scenario, "baseline"))
-    kpis = []
-    for strategy in strategies:
-        for rep in range(reps):
-            writer = store.open_part(strategy, rep)
-            _, result = run(scenario, strategy, rep, sink=writer)
-            sha, rows = writer.close()
-            entry = store.finish_part(strategy, rep, sha, rows, dataclasses.asdict(result))
-            if "end" not in entry:  # the store keeps the engine's end state once it records it itself
-                for p in store.manifest["parts"]:
-                    if (p["strategy"], p["replication"]) == (strategy, rep):
-                        p["end"] = result.end
-                store.write_manifest()
-            table = read_events(root, strategy, rep)
-            kpis.append(kpi_table(table, scenario, strategy, rep, end=result.end_day))
-    store.write_kpis(pa.concat_tables(kpis))
-    store.set_status("completed")
-    return root
 
 
 def extras(ctx: Context) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import html as html_lib
 import json
 import math
@@ -62,31 +61,11 @@ def make_run(
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
         if proc.returncode == 0 and (out / "manifest.json").is_file() and (out / "kpis.parquet").is_file():
             return out
-    import io
+    from rundirs import make_run_dir
 
-    from ruamel.yaml import YAML
-
-    from results.kpis import kpi_table
-    from results.store import RunStore, read_events
     from scenarios.load import load
-    from sim.run import run
 
-    s = load(scenario)
-    store = RunStore(out, overwrite=True, scenario_name=s.name, args=["test", str(scenario)])
-    buf = io.StringIO()
-    YAML(typ="safe", pure=True).dump(s.model_dump(mode="json", by_alias=True, exclude_none=True), buf)
-    store.write_scenario(buf.getvalue())
-    tables = []
-    for strategy in strategies:
-        for rep in range(reps):
-            writer = store.open_part(strategy, rep)
-            _, result = run(s, strategy, rep, sink=writer)
-            sha, rows = writer.close()
-            store.finish_part(strategy, rep, sha, rows, dataclasses.asdict(result))
-            tables.append(kpi_table(read_events(out, strategy, rep), s, strategy, rep, end=result.end_day))
-    store.write_kpis(pa.concat_tables(tables))
-    store.set_status("completed")
-    return out
+    return make_run_dir(out, load(scenario), tuple(strategies), reps, args=["test", str(scenario)])
 
 
 @pytest.fixture(scope="module")

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from rundirs import make_run_dir
 
-from results.kpis import kpi_table
 from results.sql import SqlError, connect, find_runs, query
-from results.store import RunStore, read_events
+from results.store import read_events
 from scenarios.load import load
-from scenarios.schema import Scenario
-from sim.cli_run import resolved_yaml
-from sim.run import run
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def make_run_dir(root: Path, scenario: Scenario, strategies: tuple[str, ...], reps: int) -> Path:
-    store = RunStore(root, overwrite=True, scenario_name=scenario.name)
-    store.write_scenario(resolved_yaml(scenario, "baseline"))
-    kpis = []
-    for strategy in strategies:
-        for rep in range(reps):
-            writer = store.open_part(strategy, rep)
-            _, result = run(scenario, strategy, rep, sink=writer)
-            sha, rows = writer.close()
-            store.finish_part(strategy, rep, sha, rows, dataclasses.asdict(result))
-            kpis.append(kpi_table(read_events(root, strategy, rep), scenario, strategy, rep, end=result.end_day))
-    store.write_kpis(pa.concat_tables(kpis))
-    store.set_status("completed")
-    return root
 
 
 @pytest.fixture(scope="module")

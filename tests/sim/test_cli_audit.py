@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import subprocess
@@ -13,40 +12,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 import typer
+from rundirs import make_run_dir
 
 import sim.cli
-from results.kpis import kpi_table
 from results.replay import Lineage, end_state_from_log, lineages, state_at
-from results.store import RunStore, read_events
+from results.store import read_events
 from scenarios.load import load
-from scenarios.schema import Scenario
 from sim.cli_audit import parse_at, register
-from sim.cli_run import resolved_yaml
-from sim.run import run
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("state", "trace", "export", "sql")
 
 Cli = Callable[..., tuple[int, str, str]]
-
-
-def make_run_dir(root: Path, scenario: Scenario, strategies: tuple[str, ...] = ("baseline",), reps: int = 1) -> Path:
-    store = RunStore(root, overwrite=True, scenario_name=scenario.name)
-    store.write_scenario(resolved_yaml(scenario, "baseline"))
-    kpis = []
-    for strategy in strategies:
-        for rep in range(reps):
-            writer = store.open_part(strategy, rep)
-            _, result = run(scenario, strategy, rep, sink=writer)
-            sha, rows = writer.close()
-            store.finish_part(strategy, rep, sha, rows, dataclasses.asdict(result))
-            kpis.append(kpi_table(read_events(root, strategy, rep), scenario, strategy, rep, end=result.end_day))
-    store.write_kpis(pa.concat_tables(kpis))
-    store.set_status("completed")
-    return root
 
 
 @pytest.fixture(scope="module")
