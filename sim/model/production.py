@@ -2,8 +2,17 @@
 
 A ``Line`` holds its orders in a heap keyed by (priority, award order) and one long-lived
 process makes one lot at a time for the most urgent order: initial stock ships first, then
-each lot takes ``qty / rate`` days at the rate in force when it starts (base rate times the
-ramp factor, linearly interpolated between ramp points, times a disruption's capacity factor).
+the line works on the lot until the integral of its rate reaches the lot's work content.
+
+The rate is ``rate_per_day`` times the ramp factor (linearly interpolated between ramp points,
+flat outside them) times the capacity factor of the disruptions in force. The lot's finish is
+solved in closed form over the ramp's linear pieces (a quadratic within a piece); a disruption
+that starts or ends mid-lot (``Line.set_factor``) books the work done so far at the old factor
+and reschedules the finish (the waiting line process is interrupted; nothing else is touched).
+
+A lot's work content is its units still to make (``qty`` minus stock), or, with the product's
+``lot_time`` distribution, that times a draw of mean 1 from the ``production`` stream
+(exponential: a Poisson release while the line is busy; lognormal with its ``cv``).
 A finished lot is logged ``lot_produced`` and queued on the first link of its route.
 """
 
@@ -11,7 +20,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Generator
+import math
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -22,8 +32,13 @@ from sim.model.context import Lot
 if TYPE_CHECKING:
     from sim.model.context import Context
     from sim.model.transport import Carrier
+    from sim.rng import Sampler
 
-__all__ = ["Line", "line_process", "ramp_factor"]
+__all__ = ["Line", "line_process", "ramp_area", "ramp_factor", "ramp_finish"]
+
+INF = math.inf
+DONE_REL = 1e-9
+"""Work left below this share of a lot after a mid-lot reschedule counts as done (float rounding)."""
 
 
 def ramp_factor(points: tuple[tuple[float, float], ...], day: float) -> float:
@@ -43,8 +58,72 @@ def ramp_factor(points: tuple[tuple[float, float], ...], day: float) -> float:
     return points[-1][1]
 
 
+def _pieces(points: tuple[tuple[float, float], ...], day: float) -> Iterator[tuple[float, float, float, float]]:
+    """The ramp from ``day`` on as linear pieces ``(start, end, factor at start, factor at end)``.
+
+    The last piece is flat and ends at infinity.
+    """
+    t = day
+    f = ramp_factor(points, day)
+    for d, g in points:
+        if d > t:
+            yield t, d, f, g
+            t = d
+        f = g if d >= t else f
+    yield t, INF, points[-1][1], points[-1][1]
+
+
+def ramp_area(points: tuple[tuple[float, float], ...], a: float, b: float) -> float:
+    """The integral of the ramp factor from day ``a`` to day ``b >= a`` (days at full rate).
+
+    Example:
+        >>> ramp_area(((0.0, 0.0), (60.0, 1.0)), 0.0, 60.0)
+        30.0
+    """
+    if not points:
+        return b - a
+    area = 0.0
+    for s, e, fs, fe in _pieces(points, a):
+        if e >= b:
+            fb = fs if e == INF else fs + (fe - fs) * (b - s) / (e - s)
+            return area + (fs + fb) / 2 * (b - s)
+        area += (fs + fe) / 2 * (e - s)
+    return area  # pragma: no cover - the last piece is infinite
+
+
+def ramp_finish(points: tuple[tuple[float, float], ...], start: float, area: float) -> float:
+    """The first day ``T >= start`` with ``ramp_area(points, start, T) == area``; inf if never.
+
+    Within a linear piece from ``s`` with factor ``fs`` and slope ``m`` the area after ``x``
+    days is ``fs x + m x^2 / 2``; its root is taken as ``2 A / (fs + sqrt(fs^2 + 2 m A))``
+    (stable also when ``fs`` is 0 or ``m`` is negative).
+
+    Example:
+        >>> round(ramp_finish(((0.0, 0.0), (60.0, 1.0)), 0.0, 30.0), 9)
+        60.0
+    """
+    if not points:
+        return start + area
+    left = area
+    for s, e, fs, fe in _pieces(points, start):
+        if e == INF:
+            return s + left / fs if fs > 0 else INF
+        length = e - s
+        piece = (fs + fe) / 2 * length
+        if piece >= left:
+            m = (fe - fs) / length
+            root = fs + math.sqrt(max(fs * fs + 2 * m * left, 0.0))
+            return s + (min(2 * left / root, length) if root > 0 else 0.0)
+        left -= piece
+    return INF  # pragma: no cover - the last piece is infinite
+
+
 class Line:
-    """The production line of one item at one supplier."""
+    """The production line of one item at one supplier.
+
+    While a lot is being made (``making``), ``left`` is the work (units at full rate) still to
+    do from day ``seg_start`` at the current factor; ``proc`` is the line's process.
+    """
 
     def __init__(
         self,
@@ -56,6 +135,7 @@ class Line:
         initial_stock: int,
         ramp: tuple[tuple[float, float], ...],
         domestic: bool,
+        lot_time: Sampler | None = None,
     ) -> None:
         self.ctx = ctx
         self.supplier = supplier
@@ -65,6 +145,7 @@ class Line:
         self.stock = initial_stock
         self.ramp = ramp
         self.domestic = domestic
+        self.lot_time = lot_time
         self.factor = 1.0
         self.orders: list[tuple[int, int, list[int]]] = []
         self._n = 0
@@ -72,10 +153,26 @@ class Line:
         self.wake: simpy.Event | None = None
         self.busy_days = 0.0
         self.making = False
+        self.left = 0.0
+        self.seg_start = 0.0
+        self.proc: simpy.Process | None = None
+        self.interrupting = False
 
     def rate(self, day: float) -> float:
         """Units per day at ``day``."""
         return self.rate_per_day * ramp_factor(self.ramp, day) * self.factor
+
+    def work(self, a: float, b: float) -> float:
+        """Units made from day ``a`` to day ``b`` at the current factor."""
+        r = self.rate_per_day * self.factor
+        return r * (ramp_area(self.ramp, a, b) if self.ramp else b - a)
+
+    def finish_day(self, start: float, units: float) -> float:
+        """The day ``units`` of work started on ``start`` are done at the current factor (inf: never)."""
+        r = self.rate_per_day * self.factor
+        if r <= 0:
+            return INF
+        return ramp_finish(self.ramp, start, units / r) if self.ramp else start + units / r
 
     def add_order(self, req: int, qty: int, priority: int) -> None:
         """Queue ``qty`` units for requirement ``req``."""
@@ -85,7 +182,20 @@ class Line:
         self.poke()
 
     def set_factor(self, factor: float) -> None:
-        """Scale the rate (a disruption)."""
+        """Scale the rate (a disruption starts or ends), also in the middle of a lot.
+
+        The work done on the current lot since ``seg_start`` is booked at the old factor, then
+        the line process is interrupted to schedule the rest at the new one.
+        """
+        if self.making:
+            now = self.ctx.env.now
+            self.left -= self.work(self.seg_start, now)
+            self.seg_start = now
+            self.factor = factor
+            if not self.interrupting and self.proc is not None:
+                self.interrupting = True
+                self.proc.interrupt()
+            return
         self.factor = factor
         self.poke()
 
@@ -108,9 +218,12 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
 
     Each lot's making is one reusable ``Timeout`` re-armed with ``env.schedule`` (the line is a
     long-lived process, not a process per lot); the finished lot is logged with its queueing
-    on the first link of its route as one record.
+    on the first link of its route as one record. A disruption mid-lot interrupts the wait
+    (``Line.set_factor``); the interrupted ``Timeout`` stays scheduled without a callback, so
+    the next lot arms a fresh one.
     """
     env = ctx.env
+    line.proc = env.active_process
     item = line.item
     lot_size = ctx.lot_size[item]
     unit_m3 = ctx.unit_volume_m3[item]
@@ -120,6 +233,7 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
     reqs = ctx.requirements
     routes: dict[int, tuple[Carrier, ...]] = {}
     tick: simpy.Timeout | None = None
+    draw = line.lot_time
     while True:
         while not line.orders:
             line.wake = env.event()
@@ -127,30 +241,41 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
         order = line.orders[0][2]
         req, remaining = order
         qty = min(lot_size, remaining)
-        need = qty - min(line.stock, qty)
-        line.stock -= qty - need
+        made = min(line.stock, qty)
+        line.stock -= made
+        need: float = qty - made
+        if need > 0 and draw is not None:
+            need *= draw()
         while need > 0:
-            rate = line.rate(env.now) if line.ramp else line.rate_per_day * line.factor
-            if rate <= 0:
-                nxt = line.next_ramp_day(env.now)
+            now = env.now
+            if line.ramp:
+                duration = line.finish_day(now, need) - now
+            else:
+                rate = line.rate_per_day * line.factor
+                duration = need / rate if rate > 0 else INF
+            if duration == INF:  # closed (or a ramp at 0 for ever): wait for a change
                 line.wake = env.event()
-                if nxt is not None:
-                    ctx.pending += 1
-                    yield env.any_of([line.wake, env.timeout(nxt - env.now)])
-                    ctx.pending -= 1
-                else:
-                    yield line.wake
+                yield line.wake
                 continue
-            duration = need / rate
-            line.busy_days += duration
+            line.left = need
+            line.seg_start = now
             line.making = True
             if tick is None:
                 tick = simpy.Timeout(env, duration)
             else:
                 tick.callbacks = []
                 env.schedule(tick, NORMAL, duration)
-            yield tick
+            try:
+                yield tick
+            except simpy.Interrupt:  # the factor changed mid-lot: ``left`` is what remains
+                line.interrupting = False
+                line.making = False
+                line.busy_days += env.now - now
+                tick = None
+                need = line.left if line.left > DONE_REL * qty else 0.0
+                continue
             line.making = False
+            line.busy_days += duration
             need = 0
         order[1] -= qty
         line.backlog -= qty
@@ -169,7 +294,5 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
         ctx.units_produced += qty
         c = route[0]
         c.enqueue(Lot(env, lot_id, item, qty, req, r.priority, unit_m3 * qty, route), c.c_prod_wait, c.c_prod_go)
-        if ctx.max_events is not None and log.rows > ctx.max_events:
-            ctx.over_budget()
         if len(records) >= log.check_at:
             log.maybe_flush()
