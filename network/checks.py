@@ -32,6 +32,11 @@ Warnings (probably a mistake, the run still makes sense):
 Results are in a fixed order: errors first, then warnings, each group in the order above and
 then in file order.
 
+Strategies are checked like the base: :func:`strategy_checks` runs the error checks on the
+scenario with each strategy applied and reports every error the strategy adds at the override
+that causes it (``strategies[i].overrides.<path>``), so a strategy that closes the only route
+or makes a lot bigger than a vehicle fails ``validate`` instead of the middle of a run.
+
 Example:
     >>> import datetime as dt
     >>> from scenarios.schema import Scenario
@@ -60,9 +65,10 @@ import networkx as nx
 from network.build import PHYSICAL_KINDS, build_graph, lot_volume_m3, lots_per_vehicle
 from network.routing import Router, makers, suitable_suppliers
 from scenarios.errors import format_path
-from scenarios.schema import Donor, Scenario, Supplier, Unit, effective_channel
+from scenarios.schema import Donor, Scenario, Strategy, Supplier, Unit, effective_channel
+from scenarios.strategies import StrategyProblem, apply_overrides
 
-__all__ = ["Check", "check", "errors"]
+__all__ = ["Check", "check", "errors", "strategy_checks"]
 
 Severity = Literal["error", "warning"]
 
@@ -253,3 +259,67 @@ def check(scenario: Scenario, graph: nx.DiGraph | None = None) -> list[Check]:
         *_idle_supplier_checks(scenario, graph),
         *_consumption_checks(scenario),
     ]
+
+
+def _error_keys(scenario: Scenario) -> set[tuple[str, tuple[str | int, ...], str]]:
+    return {(c.code, c.loc, c.message) for c in errors(check(scenario))}
+
+
+def _causes(
+    base: Scenario, strategy: Strategy, index: int, keys: list[tuple[str, tuple[str | int, ...], str]]
+) -> list[list[str]]:
+    """Per finding of ``keys``, the overrides without which it disappears (ablation)."""
+    paths = list(strategy.overrides)
+    if len(paths) == 1:
+        return [paths for _ in keys]
+    without: dict[str, set[tuple[str, tuple[str | int, ...], str]] | None] = {}
+    for p in paths:
+        rest = {q: v for q, v in strategy.overrides.items() if q != p}
+        try:
+            without[p] = _error_keys(apply_overrides(base, rest, ("strategies", index, "overrides")))
+        except StrategyProblem:
+            without[p] = None  # the others alone are not a valid scenario: no verdict
+    return [[p for p, left in without.items() if left is not None and key not in left] for key in keys]
+
+
+def strategy_checks(scenario: Scenario, base_checks: list[Check] | None = None) -> list[Check]:
+    """The errors each strategy adds to the base, each at the override that causes it.
+
+    Every strategy is applied and checked like the base (:func:`check`, errors only). A
+    finding the base has too is left to the base's own report. A new finding is placed at each
+    override without which it disappears (a problem two overrides make together is reported at
+    both); when no single override is to blame (two overrides each enough on their own), at the
+    strategy's ``overrides`` mapping. A strategy whose overrides cannot be applied together is
+    left to the loader, which reports it.
+
+    Args:
+        scenario: A validated base scenario with its strategies.
+        base_checks: ``check(scenario)`` when already computed.
+
+    Returns:
+        Checks of severity ``error`` at ``("strategies", i, "overrides", path)`` (or
+        ``("strategies", i, "overrides")``), whose message names the strategy, the field the
+        problem is about and the problem, in file order of the strategies.
+    """
+    if not scenario.strategies:
+        return []
+    base_errors = errors(check(scenario) if base_checks is None else base_checks)
+    known = {(c.code, c.loc, c.message) for c in base_errors}
+    found: list[Check] = []
+    for i, strategy in enumerate(scenario.strategies):
+        if not strategy.overrides:
+            continue
+        where: tuple[str | int, ...] = ("strategies", i, "overrides")
+        try:
+            resolved = apply_overrides(scenario, strategy.overrides, where)
+        except StrategyProblem:
+            continue
+        new = [c for c in errors(check(resolved)) if (c.code, c.loc, c.message) not in known]
+        if not new:
+            continue
+        causes = _causes(scenario, strategy, i, [(c.code, c.loc, c.message) for c in new])
+        for c, paths in zip(new, causes, strict=True):
+            message = f"in strategy {strategy.name!r}: {format_path(c.loc)}: {c.message}"
+            for loc in [(*where, p) for p in paths] or [where]:
+                found.append(Check(loc, message, "error", c.code))
+    return found

@@ -112,12 +112,27 @@ def apply_strategy(base: Scenario, name: str) -> Scenario:
 
 
 def strategy_problems(base: Scenario) -> list[tuple[Loc, str]]:
-    """Every strategy of ``base`` that cannot be applied, as ``(loc, message)``."""
+    """Every strategy of ``base`` that cannot be applied, as ``(loc, message)``.
+
+    Each override is tried alone first, so a bad one is reported at its own line
+    (``strategies[i].overrides.<path>``). A strategy whose overrides are each valid but not
+    valid together (``low`` raised above a lowered ``high``) is reported at its ``overrides``
+    mapping (``strategies[i].overrides``, the line of its first override), with the problem
+    the combination makes.
+    """
     problems: list[tuple[Loc, str]] = []
     for i, st in enumerate(base.strategies):
+        where: Loc = ("strategies", i, "overrides")
+        alone: list[tuple[Loc, str]] = []
         for path, value in st.overrides.items():
             try:
-                apply_overrides(base, {path: value}, ("strategies", i, "overrides"))
+                apply_overrides(base, {path: value}, where)
             except StrategyProblem as exc:
-                problems.append((("strategies", i, "overrides", path), exc.message))
+                alone.append(((*where, path), exc.message))
+        problems.extend(alone)
+        if not alone and len(st.overrides) > 1:
+            try:
+                apply_overrides(base, st.overrides, where)
+            except StrategyProblem as exc:
+                problems.append((where, f"the overrides together make {exc.message.removeprefix('makes ')}"))
     return problems

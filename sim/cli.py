@@ -52,14 +52,15 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def load_checked(path: Path) -> tuple[Scenario, Positions, list[Check]]:
-    """Load a scenario, run the structural checks, and raise ScenarioError on any error."""
+    """Load a scenario, run the structural checks on it and on each strategy, and raise
+    ScenarioError on any error (a strategy's at the line of the override that causes it)."""
     from scenarios.load import load_with_positions
 
     scenario, positions = load_with_positions(path)
-    from network.checks import check
+    from network.checks import check, strategy_checks
 
     checks = check(scenario)
-    errors = [c for c in checks if c.severity == "error"]
+    errors = [c for c in checks if c.severity == "error"] + strategy_checks(scenario, checks)
     if errors:
         raise ScenarioError([positions.problem(c.loc, c.message) for c in errors])
     return scenario, positions, checks

@@ -9,7 +9,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from network.build import build_graph
-from network.checks import Check, check, errors
+from network.checks import Check, check, errors, strategy_checks
 from scenarios.schema import Scenario
 
 SMALL = Path(__file__).resolve().parents[2] / "scenarios" / "small_routers.yaml"
@@ -315,3 +315,86 @@ def test_order_errors_first_and_deterministic() -> None:
 def test_check_str_shows_the_path() -> None:
     c = Check(("requirements", 2, "unit"), "boom", "error", "unreachable")
     assert str(c) == "error requirements[2].unit: boom"
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def _with(strategies: list[dict[str, Any]]) -> Scenario:
+    """s -> h -> u (links l0, l1; 10 m3 vehicles) with ``strategies``."""
+    return scenario(
+        [sup("s"), hub("h"), unit("u")],
+        [link("l0", "s", "h"), link("l1", "h", "u")],
+        [req("R1", "u")],
+        strategies=strategies,
+    )
+
+
+def test_strategy_disabling_the_only_route_is_reported_at_its_override() -> None:
+    s = _with(
+        [
+            {"name": "ok", "overrides": {"links.l1.vehicles": 3}},
+            {"name": "close", "overrides": {"links.l1.enabled": False}},
+        ]
+    )
+    assert check(s) == []  # the base is sound
+    [c] = strategy_checks(s)
+    assert (c.loc, c.severity, c.code) == (("strategies", 1, "overrides", "links.l1.enabled"), "error", "unreachable")
+    assert c.message.startswith("in strategy 'close': requirements[0].unit: unit 'u' is unreachable")
+
+
+def test_strategy_making_a_lot_too_big_is_reported_at_the_item_override() -> None:
+    # 200 boxes x 0.1 m3 = 20 m3 a lot, in 10 m3 vehicles on both links of the route.
+    s = _with([{"name": "big", "overrides": {"links.l0.vehicles": 4, "items.box.lot_size": 200}}])
+    checks = strategy_checks(s)
+    assert [(c.loc, c.code) for c in checks] == [
+        (("strategies", 0, "overrides", "items.box.lot_size"), "lot_too_big"),
+        (("strategies", 0, "overrides", "items.box.lot_size"), "lot_too_big"),
+    ]
+    assert "links[0].capacity_m3" in checks[0].message
+    assert "links[1].capacity_m3" in checks[1].message
+    assert all("in strategy 'big'" in c.message for c in checks)
+
+
+def test_a_problem_needing_two_overrides_is_reported_at_both() -> None:
+    # A second route s -> u keeps u reachable unless both l1 and l2 are disabled.
+    s = scenario(
+        [sup("s"), hub("h"), unit("u")],
+        [link("l0", "s", "h"), link("l1", "h", "u"), link("l2", "s", "u")],
+        [req("R1", "u")],
+        strategies=[
+            {
+                "name": "both",
+                "overrides": {"links.l1.enabled": False, "links.l0.vehicles": 2, "links.l2.enabled": False},
+            }
+        ],
+    )
+    assert [c.loc[-1] for c in strategy_checks(s)] == ["links.l1.enabled", "links.l2.enabled"]
+
+
+def test_redundant_overrides_fall_back_to_the_strategys_overrides() -> None:
+    # Each override alone cuts the only route: removing either leaves the problem, so the
+    # problem belongs to the strategy as a whole.
+    s = _with([{"name": "cut", "overrides": {"links.l0.enabled": False, "links.l1.enabled": False}}])
+    [c] = strategy_checks(s)
+    assert c.loc == ("strategies", 0, "overrides")
+    assert c.code == "unreachable"
+
+
+def test_a_problem_the_base_already_has_is_not_repeated_per_strategy() -> None:
+    s = scenario(
+        [sup("s"), hub("h"), unit("u")],
+        [link("l0", "s", "h")],
+        [req("R1", "u")],
+        strategies=[{"name": "more", "overrides": {"links.l0.vehicles": 3}}],
+    )
+    assert [c.code for c in errors(check(s))] == ["unreachable"]
+    assert strategy_checks(s) == []
+
+
+def test_sound_strategies_and_the_library_have_no_strategy_findings() -> None:
+    assert strategy_checks(_with([{"name": "ok", "overrides": {"links.l1.vehicles": 3}}])) == []
+    for path in sorted(SMALL.parent.glob("*.yaml")):
+        from scenarios.load import load
+
+        assert strategy_checks(load(path)) == [], path.name
