@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scenarios.load import Positions
     from scenarios.schema import Scenario
 
-__all__ = ["app", "main"]
+__all__ = ["app", "default_run_dir", "main"]
 
 app = typer.Typer(
     name="aidflow",
@@ -151,7 +151,13 @@ Seed = Annotated[int | None, typer.Option(help="Root seed (default: the scenario
 Reps = Annotated[
     int | None, typer.Option("-n", "--replications", help="Replications (default: the scenario's).", min=1, max=10_000)
 ]
-OutDir = Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<scenario name>[-<command>]).")]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Run directory (default runs/<scenario>[-<command>][-<strategies>]); an existing one needs --overwrite or --resume.",
+    ),
+]
 Overwrite = Annotated[bool, typer.Option(help="Replace an existing run directory.")]
 Fmt = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
 ReportFlag = Annotated[bool, typer.Option("--report", help="Also write RUN/report.html.")]
@@ -174,6 +180,28 @@ def _check_strategies(s: Scenario, path: Path, wanted: list[str]) -> None:
             raise BadInput(f"--strategy: no strategy {w!r} in {path} (known: {', '.join(names)})")
     if len(set(wanted)) != len(wanted):
         raise BadInput("--strategy: each strategy may be named once")
+
+
+def default_run_dir(scenario_name: str, command: str, strategies: list[str]) -> Path:
+    """The run directory a command writes when ``--out`` is not given: the one rule for all.
+
+    ``runs/<scenario>[-<command>][-<strategies>]``: ``run`` leaves out the command, and the
+    strategy part is left out when it is the baseline alone: ``run`` of the baseline writes
+    ``runs/<scenario>``, ``compare --strategy baseline --strategy more_lanes`` writes
+    ``runs/<scenario>-compare-baseline-more_lanes``. A strategy part longer than 60 characters
+    keeps its first name and a short hash of the whole list. Whatever the command, an existing
+    non-empty directory is refused unless ``--overwrite`` or ``--resume`` is given.
+    """
+    import hashlib
+
+    parts = [scenario_name] + ([] if command == "run" else [command])
+    if strategies != ["baseline"]:
+        joined = "-".join(strategies)
+        if len(joined) > 60:
+            digest = hashlib.sha256("\0".join(strategies).encode()).hexdigest()[:10]
+            joined = f"{strategies[0][:40]}-{len(strategies)}-{digest}"
+        parts.append(joined)
+    return Path("runs") / "-".join(parts)
 
 
 def _check_format(fmt: str) -> None:
@@ -229,7 +257,7 @@ def run(
     _check_format(fmt)
     s, _, _ = load_checked(scenario)
     _check_strategies(s, scenario, [strategy])
-    target = out_dir if out_dir is not None else Path("runs") / s.name
+    target = out_dir if out_dir is not None else default_run_dir(s.name, "run", [strategy])
     reps = replications or s.replications
     exp = _experiment(
         scenario,
@@ -299,7 +327,7 @@ def compare(
     if len(strategy) < 2:
         raise BadInput("--strategy: name at least two strategies (the first is the baseline)")
     _check_strategies(s, scenario, strategy)
-    target = out_dir if out_dir is not None else Path("runs") / f"{s.name}-compare"
+    target = out_dir if out_dir is not None else default_run_dir(s.name, "compare", strategy)
     reps = replications or max(s.replications, 10)
     exp = _experiment(
         scenario,
@@ -349,7 +377,7 @@ def sweep(
     _check_strategies(s, scenario, [strategy])
     specs = parse_params(param)
     pts = sweep_points(s.with_strategy(strategy), specs, design, points, s.seed if seed is None else seed)
-    target = out_dir if out_dir is not None else Path("runs") / f"{s.name}-sweep"
+    target = out_dir if out_dir is not None else default_run_dir(s.name, "sweep", [strategy])
     reps = replications or s.replications
     exp = _experiment(
         scenario,

@@ -9,8 +9,8 @@ Usage::
 
 With a scenario file it runs, under common random numbers (the same replication numbers, hence
 the same random streams, for every variant), into one run directory (default
-``runs/<scenario>-bottlenecks``, replaced on every call; an explicit ``--out`` that is not empty
-needs ``--overwrite``):
+``runs/<scenario>-bottlenecks[-<strategy>]``, the rule of ``sim.cli.default_run_dir``; a
+directory that is not empty is refused unless ``--overwrite`` is given):
 
 1. the base (point ``pt000``: the strategy as written) -> the ranking of resources
    (``results.bottlenecks``), the sole/shifting timeline, and simulated throughput against the
@@ -140,9 +140,9 @@ def bottlenecks(
     rule: Annotated[str, typer.Option(help="Activity rule: saturated or occupied.")] = "saturated",
     seed: Annotated[int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-bottlenecks, replaced).")
+        Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-bottlenecks[-<strategy>]).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out directory.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local worker processes.", min=1, max=256)] = 1,
     fmt: Annotated[str, typer.Option("--format", help="Output format: table or json.")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (for scripts).")] = False,
@@ -211,7 +211,7 @@ def _from_scenario(
         throughput_vs_bound,
     )
     from scenarios.strategies import StrategyProblem, apply_overrides
-    from sim.cli import load_checked
+    from sim.cli import default_run_dir, load_checked
     from sim.cli_run import Experiment, execute
 
     try:
@@ -223,7 +223,9 @@ def _from_scenario(
     if strategy not in known:
         raise BottleneckError(f"--strategy: no strategy {strategy!r} in {path} (known: {', '.join(known)})")
     base = s.with_strategy(strategy)
-    target = out_dir if out_dir is not None else Path("runs") / f"{s.name}-bottlenecks"
+    target = out_dir if out_dir is not None else default_run_dir(s.name, "bottlenecks", [strategy])
+    if not overwrite and target.is_dir() and any(target.iterdir()):
+        raise BottleneckError(f"{target}: directory is not empty (use --overwrite to replace it, or another --out)")
     points: list[dict[str, Any]] = [{}]
     messages: list[str] = []
 
@@ -237,7 +239,7 @@ def _from_scenario(
             replications=reps,
             out_dir=target,
             seed=seed,
-            overwrite=overwrite or out_dir is None,
+            overwrite=overwrite,
             resume=not first,
             jobs=jobs,
             quiet=quiet,
