@@ -406,7 +406,7 @@ def end_counters(table: pa.Table | EventArrays) -> dict[str, int | float]:
     prod, dlv, lost = k == LOT_PRODUCED, k == DELIVERED, k == LOST
     return {
         "eur_committed": math.fsum(ev.value[k == FUNDS_COMMITTED].tolist()),
-        "lots_done": int(np.count_nonzero(dlv) + np.count_nonzero(lost)),
+        "lots_done": int(np.count_nonzero(dlv) + np.count_nonzero(lost & (ev.lot >= 0))),  # not lost stock
         "lots_produced": int(np.count_nonzero(prod)),
         "requirements_closed": int(np.count_nonzero(k == REQUIREMENT_FILLED)),
         "requirements_opened": int(np.count_nonzero(k == REQUIREMENT_OPENED)),
@@ -699,7 +699,9 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
 
     # WIP: entered (produced at a supplier / arrived at a handling node) .. loaded out
     enter = np.concatenate([pr, ar])
-    leave = ld[(handling | is_supplier)[ev.node[ld]]]
+    lost_here = ev.of(LOST)
+    lost_here = lost_here[(ev.node[lost_here] >= 0) & (ev.lot[lost_here] >= 0)]  # lots destroyed at a node
+    leave = np.concatenate([ld[(handling | is_supplier)[ev.node[ld]]], lost_here])
     wip_int, wip_max = _level(ev.node, t, enter, leave, n_nodes, T)
     nk = n_nodes + 1
     ok, soj = _pair(ev.lot[enter] * nk + ev.node[enter], t[enter], ev.lot[leave] * nk + ev.node[leave], t[leave])
@@ -709,8 +711,12 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
     qd = ev.of(QUEUED)
     qn = qd[ev.link[qd] < 0]
     ss = ev.of(SERVICE_STARTED)
-    q_int, q_max = _level(ev.node, t, qn, ss, n_nodes, T)
-    b_int, _ = _level(ev.node, t, ss, sf, n_nodes, T)
+    # a lot destroyed in a station's queue leaves it without service (lost at the node, no link, never started)
+    lq = lost_here[ev.link[lost_here] < 0]
+    lq = lq[~_match(ev.lot[ss] * nk + ev.node[ss], ev.lot[lq] * nk + ev.node[lq])[0]]
+    q_int, q_max = _level(ev.node, t, qn, np.concatenate([ss, lq]), n_nodes, T)
+    # a server per job: rows with value 0 ride along in a per-vehicle job (sim.model.handling)
+    b_int, _ = _level(ev.node, t, ss[ev.value[ss] != 0], sf[ev.value[sf] != 0], n_nodes, T)
     ok, w = _pair(ev.lot[qn] * nk + ev.node[qn], t[qn], ev.lot[ss] * nk + ev.node[ss], t[ss])
     _, w_mean, w_max = _wait_stats(ok, w, ev.node[ss], n_nodes)
 
@@ -815,10 +821,12 @@ def _link_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
         return np.bincount(ev.link[rows], weights=w, minlength=n_links)[:n_links]
 
     dep, ret, ld, ar, lo = ev.of(DEPARTED), ev.of(RETURNED), ev.of(LOADED), ev.of(ARRIVED), ev.of(LOST)
+    # a lost row on no vehicle is a lot destroyed at the node while it waited for this link (a strike)
+    lo, lo_waiting = lo[ev.vehicle[lo] >= 0], lo[(ev.vehicle[lo] < 0) & (ev.link[lo] >= 0)]
     qd = ev.of(QUEUED)
     ql = qd[ev.link[qd] >= 0]
     busy, _ = _level(ev.link, t, dep, ret, n_links, T)
-    q_int, q_max = _level(ev.link, t, ql, ld, n_links, T)
+    q_int, q_max = _level(ev.link, t, ql, np.concatenate([ld, lo_waiting]), n_links, T)
     ok, w = _pair(ev.lot[ql] * nl + ev.link[ql], t[ql], ev.lot[ld] * nl + ev.link[ld], t[ld])
     _, w_mean, w_max = _wait_stats(ok, w, ev.link[ld], n_links)
     ok, tr = _pair(ev.lot[ld] * nl + ev.link[ld], t[ld], ev.lot[ar] * nl + ev.link[ar], t[ar])

@@ -549,6 +549,14 @@ class _Fold:
                     ls = self.lots.get(lot)
                     if ls is not None:
                         ls.status, ls.node, ls.since = "in_transit", None, t
+            elif k == LOST and nodes[i] is not None:  # destroyed at a node by a strike (not on a vehicle)
+                lot = lots[i]
+                if lot >= 0:  # lot -1: a supplier's finished stock, not a lot
+                    node = self.node(nodes[i])
+                    node.queue.pop(lot, None)
+                    node.in_service.pop(lot, None)
+                    node.waiting.get(links[i] or "?", {}).pop(lot, None)
+                    self._done(lot, qtys[i] or 0, refs[i], lost=True)
             elif k in (ARRIVED, LOST):
                 lot, link = lots[i], links[i] or "?"
                 vs = self.vehicle(link, vehicles[i])
@@ -1079,6 +1087,14 @@ class _Index:
                     transit.detail["loading"] = c.t[dep] - t
                     mark["departed"] = c.t[dep]
                 stages.append(transit)
+            elif k == LOST and c.node[i] is not None:  # destroyed at the node by a strike: its handling ends
+                for part, since in mark.items():
+                    detail[part] = detail.get(part, 0.0) + t - since
+                st = self._span(f"handling {here}", "handling", here, enter, t)
+                st.detail = detail
+                stages.append(st)
+                detail, mark = {}, {}
+                done_day, outcome = t, "lost"
             elif k in (ARRIVED, LOST):
                 if transit is not None:
                     transit.end, transit.days = t, max(0.0, t - transit.start)

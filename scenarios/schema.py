@@ -318,6 +318,8 @@ class _Handling(_NodeBase):
     servers: Count
     service_days: Dist
     storage_cap_lots: Count | None = None
+    serve: Literal["lot", "vehicle"] = "lot"
+    """``lot``: each lot is one job; ``vehicle``: the load of one arriving vehicle is one job (one service time)."""
 
 
 class Hub(_Handling):

@@ -124,7 +124,9 @@ def build_context(
     # handling stations
     for k, n in enumerate(s.nodes):
         if isinstance(n, (Hub, Border, Depot)):
-            st = Station(ctx, k, n.servers, streams.sampler("handling", k, n.service_days), n.storage_cap_lots)
+            lossy = any(d.target == n.id and d.loss_probability > 0 for d in s.disruptions)
+            sampler = streams.sampler("handling", k, n.service_days)
+            st = Station(ctx, k, n.servers, sampler, n.storage_cap_lots, serve=n.serve, lossy=lossy)
             ctx.stations[k] = st
             targets[n.id] = Target(_station_effect(st), node=k)
 
@@ -254,11 +256,23 @@ def build_context(
         if isinstance(d, RandomDisruption):
             gap = streams.sampler("disruption", 2 * k, _exponential(365.0 / d.rate_per_year))
             dur = streams.sampler("disruption", 2 * k + 1, d.duration_days)
-            env.process(random_disruption(ctx, tgt, gap, dur, d.capacity_factor, d.loss_probability))
+            env.process(random_disruption(ctx, tgt, gap, dur, d.capacity_factor, d.loss_probability, k))
         else:
             start = s.day_of(d.start)
-            env.process(scheduled_disruption(ctx, tgt, start, d.duration_days, d.capacity_factor, d.loss_probability))
+            env.process(
+                scheduled_disruption(ctx, tgt, start, d.duration_days, d.capacity_factor, d.loss_probability, k)
+            )
     return ctx
+
+
+def _lot_time_sampler(streams: Streams, resource: int, lot_time: LotTime | None) -> Sampler | None:
+    """Draws of mean 1 scaling each lot's work content (``production`` stream), or None when fixed."""
+    if lot_time is None or lot_time.dist == "fixed":
+        return None
+    if lot_time.dist == "exponential":
+        return streams.sampler("production", resource, Exponential(dist="exponential", mean=1.0))
+    assert lot_time.cv is not None
+    return streams.sampler("production", resource, Lognormal(dist="lognormal", mean=1.0, cv=lot_time.cv))
 
 
 def settle_returns(ctx: Context, inclusive: bool = True) -> None:

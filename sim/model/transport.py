@@ -22,13 +22,17 @@ Dispatch rules:
         ``departed`` are rows of the lot's one record. Otherwise a reusable "kick" event,
         scheduled when work arrives, loads what waits at the end of the instant — so lots
         released together share vehicles, and the most urgent go first under priority queues.
-    full: a vehicle waits to be full by volume, or ``max_wait_days`` after its first lot.
+    full: a vehicle leaves the moment it is full — no lot of the scenario could fit in the room
+        left, or the next waiting lot does not fit (``_full``) — or ``max_wait_days`` after its
+        first lot.
     scheduled: convoys leave every ``every_days`` from ``first_day`` with what waits.
 ``full`` and ``scheduled`` links keep one long-lived dispatcher process each (a generator
 taking the context, as in SimPy's examples): they act per trip, not per lot.
 
-A disruption scales the usable vehicles (``floor(vehicles * factor)``; 0 stops departures) and
-may add a loss probability for lots departing while it lasts.
+A disruption at factor f in (0, 1] keeps ``ceil(vehicles * f)`` vehicles usable and stretches
+every transit and return drawn while it holds by ``ceil(vehicles * f) / (vehicles * f)``
+(``sim.model.handling.scale``), so the link carries exactly f of its undisrupted volume; 0 stops
+departures. It may add a loss probability for lots departing while it lasts.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ from sim.events import (
     SERVICE_STARTED,
 )
 from sim.model.context import Rearm
+from sim.model.handling import scale, stretched
 from sim.model.queues import make_queue
 from sim.model.units import lot_lost
 from sim.rng import Sampler
@@ -84,13 +89,14 @@ class Carrier:
     """
 
     __slots__ = (
-        "_dispatching", "_free", "_from_capped", "_kick", "_kicked", "_plain", "_ret_h", "_ret_n", "_ret_seq",
-        "_ret_t", "_returning", "_rwake", "_to_capped", "_veh", "_wake_at", "back", "back_fixed",
-        "busy_vehicle_days", "c_arr_del", "c_arr_start", "c_arr_wait", "c_departed", "c_fin_go", "c_fin_wait",
-        "c_go", "c_loaded", "c_lost", "c_prod_go", "c_prod_wait", "c_returned", "capacity_m3", "cbs_one", "ctx",
-        "deliver", "dest", "env", "every_days", "extra_loss", "first_day", "fits_m3", "inline", "link", "loss",
-        "loss_probability", "max_lot_m3", "max_wait_days", "origin", "origin_station", "p_loss", "poke", "queue",
-        "rec", "rule", "station", "transit", "usable", "vehicles", "wake",
+        "_back0", "_dispatching", "_free", "_from_capped", "_kick", "_kicked", "_plain", "_ret_h", "_ret_n",
+        "_ret_seq", "_ret_t", "_returning", "_rwake", "_to_capped", "_transit0", "_veh", "_wake_at", "back",
+        "back_fixed", "busy_vehicle_days", "c_arr_del", "c_arr_start", "c_arr_wait", "c_departed", "c_fin_go",
+        "c_fin_wait", "c_go", "c_loaded", "c_lost", "c_prod_go", "c_prod_wait", "c_q_go", "c_q_wait", "c_returned",
+        "capacity_m3", "cbs_one", "ctx", "deliver", "dest", "env", "every_days", "extra_loss", "first_day",
+        "fits_m3", "inline", "link", "loss", "loss_probability", "max_lot_m3", "max_wait_days", "min_lot_m3",
+        "origin", "origin_station", "p_loss", "poke", "queue", "rec", "rule", "station", "transit", "usable",
+        "vehicles", "wake",
     )  # fmt: skip
 
     def __init__(
@@ -124,9 +130,12 @@ class Carrier:
         self.capacity_m3 = capacity_m3
         self.fits_m3 = capacity_m3 + 1e-9
         self.max_lot_m3 = max_lot_m3
+        self.min_lot_m3 = min_lot_m3
         self._plain = False
         self.transit = transit
         self.back = back
+        self._transit0 = transit
+        self._back0 = back
         self.loss = loss
         self.loss_probability = loss_probability
         self.extra_loss = 0.0
@@ -170,6 +179,8 @@ class Carrier:
         self.c_prod_go = lc((LOT_PRODUCED, o, -1), (QUEUED, o, k), (LOADED, o, k), (DEPARTED, o, k))
         self.c_fin_wait = lc((SERVICE_FINISHED, o, -1), (QUEUED, o, k))
         self.c_fin_go = lc((SERVICE_FINISHED, o, -1), (QUEUED, o, k), (LOADED, o, k), (DEPARTED, o, k))
+        self.c_q_wait = lc((QUEUED, o, k))
+        self.c_q_go = lc((QUEUED, o, k), (LOADED, o, k), (DEPARTED, o, k))
         self.c_go = lc((LOADED, o, k), (DEPARTED, o, k))
         self.c_loaded = lc((LOADED, o, k))
         self.c_departed = ctx.log.departed_code(o, k)
@@ -193,7 +204,7 @@ class Carrier:
         self._set_plain()
         if station is not None:
             station.feeders.append(self)
-            if not self._to_capped:
+            if not self._to_capped and station.in_service is None:
                 self.cbs_one = [self._arrive_station]
         else:
             self.cbs_one = [self._arrive_unit]
@@ -212,12 +223,30 @@ class Carrier:
         )
 
     def set_factor(self, factor: float, loss_probability: float = 0.0) -> None:
-        """Scale the usable vehicles and set the extra loss probability (a disruption)."""
-        self.usable = math.floor(self.vehicles * factor + 1e-9)
+        """Scale the usable vehicles and set the extra loss probability (a disruption).
+
+        A fractional share keeps ``ceil(vehicles * factor)`` vehicles and stretches trips and
+        returns drawn from now on (``sim.model.handling.scale``).
+        """
+        self.usable, stretch = scale(self.vehicles, factor)
+        if stretch == 1.0:
+            self.transit, self.back = self._transit0, self._back0
+        else:
+            self.transit, self.back = stretched(self._transit0, stretch), stretched(self._back0, stretch)
+            if self.back_fixed:  # stretched returns may overtake earlier ones: keep returns on the heap
+                self._returns_to_heap()
         self.extra_loss = loss_probability
         self.p_loss = 1.0 - (1.0 - self.loss_probability) * (1.0 - self.extra_loss)
         self._set_plain()
         self.poke()
+
+    def _returns_to_heap(self) -> None:
+        """Move pending returns from the in-order lists to the heap (returns stop being in departure order)."""
+        for i in range(self._ret_h, len(self._ret_t)):
+            self._ret_seq += 1
+            heapq.heappush(self._returning, (self._ret_t[i], self._ret_seq, self._ret_n[i]))
+        self._ret_t, self._ret_n, self._ret_h = [], [], 0
+        self.back_fixed = False
 
     def _poke_wake(self) -> None:
         w = self.wake
@@ -543,15 +572,20 @@ class Carrier:
         lost = ve.lost  # type: ignore[attr-defined]
         st = self.station
         rec = self.rec
+        job: list[Lot] | None = [] if st is not None and st.per_vehicle else None
         for i, lot in enumerate(ve.load):  # type: ignore[attr-defined]
             lot.hop += 1
             if lost is not None and lost[i]:
                 self._lost(lot, now, n)
+            elif job is not None:
+                job.append(lot)
             elif st is not None:
                 st.arrive(lot, now, self.c_arr_wait, self.c_arr_start, n)
             else:
                 rec((now, self.c_arr_del, lot.id, n))
                 self.deliver(lot)
+        if job:  # per vehicle: what survived the trip is one job
+            st.arrive_vehicle(job, now, self.c_arr_wait, n)  # type: ignore[union-attr]
         ve.load = None  # type: ignore[attr-defined]
         self._back(n, now)
 
@@ -622,7 +656,12 @@ def dispatcher(ctx: Context, c: Carrier) -> Generator[simpy.Event, Any, None]:
 
 
 def _full(c: Carrier, volume_m3: float) -> bool:
-    """No waiting lot fits any more (or nothing waits that could)."""
-    if not c.queue:
-        return False
-    return volume_m3 + c.queue[0].vol > c.fits_m3
+    """The vehicle is full: no lot of the scenario could fit in what is left, or the next waiting lot does not.
+
+    A vehicle holding its capacity is full at once, without waiting for a lot that does not
+    fit (``min_lot_m3`` is the smallest lot any vehicle may see; at least a hair of room is needed).
+    """
+    if volume_m3 + max(c.min_lot_m3, 2e-9) > c.fits_m3:
+        return True
+    q = c.queue
+    return bool(q) and volume_m3 + q[0].vol > c.fits_m3

@@ -181,6 +181,7 @@ def small_logs(small: Scenario, run_logged_shared: Runner) -> dict[str, Logged]:
 def check_rows(lg: Logged) -> None:
     """Row layout: columns, ``seq``, ``t``, ``qty``, ``lot``, kinds."""
     f, res = lg.frame, lg.result
+    kinds = {n.id: n.kind for n in lg.scenario.nodes}
     assert lg.table.column_names == list(COLUMNS)
     assert lg.table.schema.equals(arrow_schema()), lg.table.schema
     assert len(f) == res.rows
@@ -193,15 +194,25 @@ def check_rows(lg: Logged) -> None:
         assert f.t[-1] <= res.end_day + EPS
     assert set(f.kind.tolist()) <= set(KINDS)
     assert np.all(f.qty[~f.qty_null] > 0), "qty <= 0 where not null"
-    is_lot = np.isin(f.kind, sorted(LOT_KINDS))
+    # a strike's destroyed supplier stock is a lost row about no lot (sim.model.disruptions)
+    stock_lost = (f.kind == "lost") & (f.lot < 0)
+    assert all(kinds[x] == "supplier" for x in f.node[stock_lost]), "stock lost away from a supplier"
+    assert np.all(f.ref[stock_lost] == -1)
+    is_lot = np.isin(f.kind, sorted(LOT_KINDS)) & ~stock_lost
     assert np.all(f.lot[is_lot] >= 0), "a lot row without a lot"
     assert np.all(f.lot[~is_lot] == -1), "a lot id on a row that is not about a lot"
     assert not np.any(f.qty_null[is_lot]), "a lot row without qty"
     assert all(x is not None for x in f.item[is_lot]), "a lot row without item"
     assert np.all(f.ref[is_lot] >= 0), "a lot row without requirement"
-    with_vehicle = np.isin(f.kind, ["loaded", "departed", "returned", "arrived", "lost"])
+    # lots lost at a node (a strike) are on no vehicle; lost in transit they are
+    with_vehicle = np.isin(f.kind, ["loaded", "departed", "returned", "arrived", "lost"]) & ~at_node_lost(f)
     assert np.all(f.vehicle[with_vehicle] >= 0)
     assert np.all(f.vehicle[~with_vehicle] == -1)
+
+
+def at_node_lost(f: Any) -> np.ndarray:
+    """``lost`` rows at a node (a strike: ``node`` set), as opposed to lost in transit (``node`` null)."""
+    return (f.kind == "lost") & np.array([x is not None for x in f.node], dtype=bool)
 
 
 def node_link_wip(lg: Logged) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[tuple[str, str], int]]:
@@ -215,9 +226,10 @@ def node_link_wip(lg: Logged) -> tuple[dict[str, np.ndarray], dict[str, np.ndarr
     node_delta = np.zeros(len(f), dtype=np.int64)
     link_delta = np.zeros(len(f), dtype=np.int64)
     node_delta[(f.kind == "lot_produced") | (f.kind == "arrived")] = 1
-    node_delta[(f.kind == "loaded") | (f.kind == "delivered")] = -1
+    node_lost = at_node_lost(f)
+    node_delta[(f.kind == "loaded") | (f.kind == "delivered") | (node_lost & (f.lot >= 0))] = -1
     link_delta[f.kind == "loaded"] = 1
-    link_delta[(f.kind == "arrived") | (f.kind == "lost")] = -1
+    link_delta[(f.kind == "arrived") | ((f.kind == "lost") & ~node_lost)] = -1
     nodes: dict[str, np.ndarray] = {}
     links: dict[str, np.ndarray] = {}
     units: dict[tuple[str, str], int] = defaultdict(int)
@@ -266,7 +278,8 @@ def check_flows(lg: Logged) -> None:
             return int(f.qty[mi & (f.kind == kind)].sum())
 
         ordered, produced = total("contract_awarded"), total("lot_produced")
-        delivered, lost = total("delivered"), total("lost")
+        delivered = total("delivered")
+        lost = int(f.qty[mi & (f.kind == "lost") & (f.lot >= 0)].sum())  # lots (not destroyed supplier stock)
         backlog = ordered - produced
         in_network = sum(q for (_, item), q in units.items() if item == it.id)
         assert backlog >= 0, f"{it.id}: produced {produced} > ordered {ordered}"
@@ -280,7 +293,7 @@ def check_flows(lg: Logged) -> None:
     assert c.get("units_delivered", 0) == int(f.qty[f.kind == "delivered"].sum())
     assert c.get("units_lost", 0) == int(f.qty[f.kind == "lost"].sum())
     assert c.get("lots_produced", 0) == len(f.where("lot_produced"))
-    assert c.get("lots_done", 0) == len(f.where("delivered")) + len(f.where("lost"))
+    assert c.get("lots_done", 0) == len(f.where("delivered")) + int(np.count_nonzero((f.kind == "lost") & (f.lot >= 0)))
 
 
 def check_requirements(lg: Logged) -> None:
@@ -354,7 +367,11 @@ def check_lot_paths(lg: Logged) -> None:
         for i in idx[1:]:
             k, node, lk = f.kind[i], f.node[i], f.link[i]
             where = f"lot {lot} row {i} ({k} in state {state})"
-            if state == "out":
+            if k == "lost" and node is not None:  # destroyed at a node by a strike
+                assert node == at and state in ("waiting", "in_queue", "out"), where
+                assert lk == (link if state == "waiting" else None), where
+                state = "done"
+            elif state == "out":
                 assert k == "queued" and lk is not None and ends[lk][0] == at and node == at, where
                 state, link = "waiting", lk
             elif state == "waiting":
@@ -421,7 +438,7 @@ def departures(lg: Logged) -> list[Departure]:
     loading: dict[tuple[str, int], list[int]] = defaultdict(list)
     onboard: dict[tuple[str, int], set[int]] = {}
     out: list[Departure] = []
-    sel = np.flatnonzero(np.isin(f.kind, ["loaded", "departed", "arrived", "lost", "returned"]))
+    sel = np.flatnonzero(np.isin(f.kind, ["loaded", "departed", "arrived", "lost", "returned"]) & ~at_node_lost(f))
     for i in sel:
         k, key = f.kind[i], (f.link[i], int(f.vehicle[i]))
         assert key[0] is not None and 0 <= key[1] < spec[key[0]].vehicles, (i, key)
@@ -465,7 +482,8 @@ def station_presence(lg: Logged, station: str) -> np.ndarray:
     inbound = [lk.id for lk in s.links if lk.to == station]
     delta = np.zeros(len(f), dtype=np.int64)
     delta[(f.kind == "loaded") & np.isin(f.link, inbound)] = 1
-    delta[(f.kind == "lost") & np.isin(f.link, inbound)] = -1
+    delta[(f.kind == "lost") & np.isin(f.link, inbound) & ~at_node_lost(f)] = -1
+    delta[at_node_lost(f) & (f.node == station)] = -1
     delta[(f.kind == "loaded") & (f.node == station)] = -1
     return np.cumsum(delta[delta != 0])
 
