@@ -16,6 +16,14 @@ at or under ``path`` (a run directory is a folder holding ``manifest.json``):
 directory itself). Strategy and replication come from each part's path
 (``events/strategy=<s>/rep=<r>.parquet``), so any folder layout above the runs works.
 
+The SQL is sandboxed (issue 16): ``events`` and ``kpis`` are lazy Arrow datasets registered
+before DuckDB's configuration is locked with external access, extension autoload/autoinstall
+and Python-variable scans off, so a query cannot read or write any other file, reach the
+network or load code; ``query``/``open_query`` also accept exactly one read statement
+(SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE) and refuse COPY, ATTACH, INSTALL,
+LOAD, SET, PRAGMA, CREATE, INSERT, EXPORT, CALL, EXPLAIN and several statements at once with
+a one-line ``SqlError`` starting ``refused:``. Rows stream from DuckDB in batches.
+
 Example:
     >>> import tempfile
     >>> with connect(tempfile.mkdtemp(), require_runs=False) as con:
@@ -25,9 +33,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +48,20 @@ from scenarios.errors import AidflowError
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
-__all__ = ["VIEWS", "QueryResult", "RunDir", "SqlError", "connect", "find_runs", "query"]
+__all__ = [
+    "VIEWS",
+    "QueryResult",
+    "QueryStream",
+    "RunDir",
+    "SqlError",
+    "connect",
+    "find_runs",
+    "open_query",
+    "query",
+    "read_statement",
+]
 
 VIEWS: tuple[str, ...] = ("events", "kpis", "runs", "parts")
 """The views ``connect`` creates."""
@@ -105,10 +128,6 @@ def _event_files(run: RunDir) -> list[tuple[str, str, int]]:
             if mm and not p.name.startswith(".tmp-"):
                 out.append((p.resolve().as_posix(), mm["s"], int(mm["r"])))
     return out
-
-
-def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
 def _json(obj: Any) -> str:
@@ -209,8 +228,107 @@ def _runs_table(runs: list[RunDir]) -> tuple[pa.Table, pa.Table]:
     return runs_t, parts_t
 
 
+_PARTITION_FIELDS: tuple[tuple[str, str], ...] = (("run", "string"), ("strategy", "string"), ("replication", "int64"))
+
+
+@functools.cache
+def _dataset_class() -> type[ds.FileSystemDataset]:
+    """``FileSystemDataset`` whose scans read ahead one file and one batch at a time.
+
+    DuckDB scans a registered dataset through ``type(dataset).scanner(dataset, columns=...,
+    filter=...)``; pyarrow's default readahead (4 files, 16 batches) roughly doubled the peak
+    memory of a full scan of many parts. Defined lazily so importing this module stays light.
+    """
+    import pyarrow.dataset as ds
+
+    class LowReadaheadDataset(ds.FileSystemDataset):
+        def scanner(self, *args: Any, **kwargs: Any) -> ds.Scanner:
+            kwargs.setdefault("fragment_readahead", 1)
+            kwargs.setdefault("batch_readahead", 1)
+            return super().scanner(*args, **kwargs)
+
+    return LowReadaheadDataset
+
+
+def _parquet_dataset(files: list[tuple[str, ds.Expression]], schema: pa.Schema) -> ds.FileSystemDataset:
+    """A lazy dataset over Parquet ``files`` (path, partition expression): nothing is read here."""
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+
+    fmt = ds.ParquetFileFormat()
+    fs = pafs.LocalFileSystem()
+    fragments = [fmt.make_fragment(path, filesystem=fs, partition_expression=expr) for path, expr in files]
+    return _dataset_class()(fragments, schema=schema, format=fmt, filesystem=fs)
+
+
+def _events_dataset(runs: list[RunDir]) -> ds.FileSystemDataset:
+    """Every event part as one lazy dataset: ``run, strategy, replication``, then the event columns.
+
+    The first three columns come from each file's partition expression, so DuckDB opens the
+    files only when a query scans them, and reads only the columns and row groups it needs
+    (a filter on ``run``, ``strategy`` or ``replication`` skips whole files).
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from sim.log import arrow_schema
+
+    files = [
+        (f, (ds.field("run") == run.name) & (ds.field("strategy") == s) & (ds.field("replication") == r))
+        for run in runs
+        for f, s, r in _event_files(run)
+    ]
+    schema = pa.schema([pa.field(n, t) for n, t in _PARTITION_FIELDS] + list(arrow_schema()))
+    return _parquet_dataset(files, schema)
+
+
+def _kpis_dataset(runs: list[RunDir]) -> ds.FileSystemDataset:
+    """Every ``kpis.parquet`` as one lazy dataset: ``run``, then the union of their columns.
+
+    Only the files' footers are read here (for their columns); a column missing from a file
+    reads as null.
+
+    Raises:
+        SqlError: a ``kpis.parquet`` footer cannot be read.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from results.kpis import KPI_COLUMNS
+
+    files = [(run.path / "kpis.parquet", run.name) for run in runs if (run.path / "kpis.parquet").is_file()]
+    types = {"value": pa.float64(), "replication": pa.int64()}
+    fields: dict[str, pa.Field] = {c: pa.field(c, types.get(c, pa.string())) for c in KPI_COLUMNS}
+    if files:
+        try:
+            unified = pa.unify_schemas([pq.read_schema(p) for p, _ in files], promote_options="permissive")
+        except (OSError, pa.ArrowException) as exc:
+            raise SqlError(f"cannot read a kpis.parquet: {exc}") from None
+        fields = {f.name: f for f in unified if f.name != "run"}
+    schema = pa.schema([pa.field("run", pa.string()), *fields.values()])
+    return _parquet_dataset([(p.resolve().as_posix(), ds.field("run") == name) for p, name in files], schema)
+
+
+_LOCK: tuple[str, ...] = (
+    "SET python_enable_replacements = false",
+    "SET allow_community_extensions = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET enable_external_access = false",
+    "SET lock_configuration = true",
+)
+"""Run after the views exist: no Python-variable scans, no extensions, no file or network
+access, and no ``SET`` that could undo any of it."""
+
+
 def connect(path: str | Path, require_runs: bool = True) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with the views ``events``, ``kpis``, ``runs`` and ``parts``.
+    """A sandboxed in-memory DuckDB connection with the views ``events``, ``kpis``, ``runs`` and ``parts``.
+
+    The run data is handed to DuckDB as lazy Arrow datasets (``events``, ``kpis``) and small
+    Arrow tables built from the manifests (``runs``, ``parts``). Then the configuration is
+    locked with external access off (see ``_LOCK``): SQL on this connection cannot read or
+    write a file, reach the network, or install or load an extension.
 
     Args:
         path: A run directory, or a folder with run directories at any depth.
@@ -222,98 +340,131 @@ def connect(path: str | Path, require_runs: bool = True) -> duckdb.DuckDBPyConne
     import duckdb
     import pyarrow as pa
 
-    from results.kpis import KPI_COLUMNS
-    from sim.log import arrow_schema
-
     runs = find_runs(path)
     if not runs and require_runs:
         raise SqlError(f"{path}: no run directory (a folder with manifest.json) at or under it")
     con = duckdb.connect(":memory:")
     try:
-        files = [(f, run.name, s, r) for run in runs for f, s, r in _event_files(run)]
-        event_cols = [f.name for f in arrow_schema()]
-        if files:
-            index = pa.table(
-                {
-                    "_file": pa.array([f[0] for f in files], pa.string()),
-                    "run": pa.array([f[1] for f in files], pa.string()),
-                    "strategy": pa.array([f[2] for f in files], pa.string()),
-                    "replication": pa.array([f[3] for f in files], pa.int64()),
-                }
-            )
-            con.register("_event_files", index)
-            cols = ", ".join(f"e.{c}" for c in event_cols)
-            con.execute(
-                "CREATE VIEW events AS SELECT f.run, f.strategy, f.replication, "
-                f"{cols} FROM read_parquet({_sql_list([f[0] for f in files])}, filename = true) e "
-                "JOIN _event_files f ON e.filename = f._file"
-            )
-        else:
-            empty = arrow_schema().empty_table()
-            empty = pa.table(
-                {
-                    "run": pa.array([], pa.string()),
-                    "strategy": pa.array([], pa.string()),
-                    "replication": pa.array([], pa.int64()),
-                    **{
-                        c: empty.column(c).cast(pa.string())
-                        if pa.types.is_dictionary(empty.schema.field(c).type)
-                        else empty.column(c)
-                        for c in event_cols
-                    },
-                }
-            )
-            con.register("events", empty)
-        kpi_files = [(run.path / "kpis.parquet", run.name) for run in runs if (run.path / "kpis.parquet").is_file()]
-        if kpi_files:
-            index = pa.table(
-                {
-                    "_file": pa.array([p.resolve().as_posix() for p, _ in kpi_files], pa.string()),
-                    "run": pa.array([n for _, n in kpi_files], pa.string()),
-                }
-            )
-            con.register("_kpi_files", index)
-            paths = _sql_list([p.resolve().as_posix() for p, _ in kpi_files])
-            con.execute(
-                "CREATE VIEW kpis AS SELECT f.run, k.* EXCLUDE (filename) FROM "
-                f"read_parquet({paths}, filename = true, union_by_name = true) k "
-                "JOIN _kpi_files f ON k.filename = f._file"
-            )
-        else:
-            types = {"value": pa.float64(), "replication": pa.int64()}
-            con.register(
-                "kpis",
-                pa.table(
-                    {"run": pa.array([], pa.string())}
-                    | {c: pa.array([], types.get(c, pa.string())) for c in KPI_COLUMNS}
-                ),
-            )
+        con.register("events", _events_dataset(runs))
+        con.register("kpis", _kpis_dataset(runs))
         runs_t, parts_t = _runs_table(runs)
         con.register("runs", runs_t)
         con.register("parts", parts_t)
-    except duckdb.Error as exc:
+        for statement in _LOCK:
+            con.execute(statement)
+    except (duckdb.Error, pa.ArrowException, OSError) as exc:
         con.close()
         raise SqlError(f"{path}: cannot open the run data: {exc}") from None
+    except SqlError:
+        con.close()
+        raise
     return con
 
 
-def query(path: str | Path, sql: str) -> QueryResult:
-    """Run ``sql`` against ``connect(path)``.
+_READ_FORMS = "SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW or SUMMARIZE"
+_FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*([A-Za-z_]+)", re.DOTALL)
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def read_statement(con: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+    """The one read statement in ``sql`` (parsed by ``con``), or ``SqlError`` saying why not.
 
     Raises:
-        SqlError: no run directory, or DuckDB rejected the query (its message says why).
+        SqlError: ``sql`` does not parse, is empty, holds more than one statement, or is not a
+            read query (COPY, ATTACH, INSTALL, LOAD, SET, PRAGMA, CREATE, INSERT, EXPORT, CALL,
+            EXPLAIN, ...).
     """
     import duckdb
 
-    con = connect(path)
     try:
-        cur = con.execute(sql)
-        if cur.description is None:
-            return QueryResult([], [])
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
+        statements = con.extract_statements(sql)
     except duckdb.Error as exc:
         raise SqlError(f"query failed: {exc}") from None
+    if not statements:
+        raise SqlError(f"refused: the query is empty; give one read query ({_READ_FORMS})")
+    if len(statements) != 1:
+        raise SqlError(f"refused: give exactly one statement (found {len(statements)} separated by ';')")
+    statement = statements[0]
+    if statement.type != duckdb.StatementType.SELECT:
+        word = _FIRST_WORD.match(statement.query)
+        what = word[1].upper() if word else statement.type.name
+        raise SqlError(f"refused: only a read query ({_READ_FORMS}) is allowed, not {what}")
+    return statement
+
+
+def _failed(exc: BaseException) -> SqlError:
+    import duckdb
+
+    if isinstance(exc, duckdb.PermissionException):
+        return SqlError(
+            "refused: aidflow sql has no file, network or extension access; query the views "
+            f"{', '.join(VIEWS)} ({_one_line(exc)})"
+        )
+    return SqlError(f"query failed: {exc}")
+
+
+class QueryStream:
+    """The result of one read query, fetched in batches (see ``open_query``)."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Wrap an executed cursor."""
+        self._cursor = cursor
+        self.columns: list[str] = [d[0] for d in cursor.description or []]
+        """The result's column names."""
+
+    def batches(self, rows: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """The result rows, at most ``rows`` at a time (DuckDB streams: memory stays bounded).
+
+        Raises:
+            SqlError: DuckDB failed while computing the rows (a damaged part, say).
+        """
+        import duckdb
+        import pyarrow as pa
+
+        if not self.columns:
+            return
+        while True:
+            try:
+                batch = self._cursor.fetchmany(rows)
+            except (duckdb.Error, pa.ArrowException, OSError) as exc:
+                raise _failed(exc) from None
+            if not batch:
+                return
+            yield batch
+
+
+@contextmanager
+def open_query(path: str | Path, sql: str) -> Iterator[QueryStream]:
+    """Run one read query ``sql`` against ``connect(path)``; the rows stream from the result.
+
+    Raises:
+        SqlError: no run directory; the query is refused (not exactly one read statement, or
+            it touches a file, the network or an extension: message starts ``refused:``); or
+            DuckDB rejected it (``query failed:``).
+    """
+    import duckdb
+    import pyarrow as pa
+
+    con = connect(path)
+    try:
+        statement = read_statement(con, sql)
+        try:
+            cursor = con.execute(statement)
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            raise _failed(exc) from None
+        yield QueryStream(cursor)
     finally:
         con.close()
-    return QueryResult(columns, rows)
+
+
+def query(path: str | Path, sql: str) -> QueryResult:
+    """Run one read query ``sql`` against ``connect(path)`` and return every row.
+
+    Raises:
+        SqlError: as ``open_query``.
+    """
+    with open_query(path, sql) as result:
+        return QueryResult(result.columns, [row for batch in result.batches() for row in batch])

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from scenarios.errors import AidflowError
 
@@ -284,7 +285,7 @@ def _print_state(
         title=f"Open requirements ({len(st.open_requirements)} of {len(st.requirements)} opened)",
     )
     for r in st.open_requirements.values():
-        late = st.t - r.need_by_day
+        late = r.late_days(st.t)  # past the end of the need-by date
         reqs.add_row(
             r.id,
             r.item or "",
@@ -490,24 +491,34 @@ def sql(
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows shown in a table (CSV prints all).", min=1)] = 1000,
 ) -> None:
-    """Query runs with DuckDB SQL: views events, kpis, runs and parts over every run under PATH."""
-    from results.sql import query as run_query
+    """Query runs with DuckDB SQL: views events, kpis, runs and parts over every run under PATH.
 
-    result = run_query(path, query)
-    if csv:
-        import csv as csvlib
+    Read-only: one SELECT-like statement, no file, network or extension access (exit 2 if refused).
+    """
+    from results.sql import open_query
 
-        w = csvlib.writer(sys.stdout, lineterminator="\n")
-        w.writerow(result.columns)
-        for row in result.rows:
-            w.writerow(["" if v is None else v for v in row])
-        return
+    with open_query(path, query) as result:
+        if csv:
+            import csv as csvlib
+
+            w = csvlib.writer(sys.stdout, lineterminator="\n")
+            w.writerow(result.columns)
+            for batch in result.batches():
+                w.writerows(["" if v is None else v for v in row] for row in batch)
+            return
+        shown: list[tuple[Any, ...]] = []
+        n = 0
+        for batch in result.batches():
+            shown.extend(batch[: max(0, max_rows - len(shown))])
+            n += len(batch)
+        columns = result.columns
     out = _out()
-    table = Table(*result.columns)
-    for row in result.rows[:max_rows]:
-        table.add_row(*(_cell(v) for v in row))
+    table = Table()
+    for c in columns:
+        table.add_column(Text(c))  # Text: user text is never read as rich markup
+    for row in shown:
+        table.add_row(*(Text(_cell(v)) for v in row))
     out.print(table)
-    n = len(result.rows)
     more = f" ({n - max_rows:,} more not shown: use --csv or --max-rows)" if n > max_rows else ""
     _err().print(f"{n:,} row{'s' if n != 1 else ''}{more}", markup=False)
 

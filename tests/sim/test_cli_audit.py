@@ -191,3 +191,43 @@ def test_bad_input_exits_2(cli: Cli, runs: Path, args: tuple[str, ...], message:
     assert code == 2, (out, err)
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "COPY (select 1) TO '{tmp}/x.csv'",
+        "select * from read_csv('/etc/passwd')",
+        "ATTACH '{tmp}/x.csv' AS x",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "select 1; COPY (select 1) TO '{tmp}/x.csv'",
+        "CREATE TABLE t AS SELECT 1",
+    ],
+)
+def test_sql_refuses_writes_files_and_extensions(cli: Cli, runs: Path, tmp_path: Path, statement: str) -> None:
+    code, out, err = cli("sql", runs, statement.format(tmp=tmp_path))
+    assert code == 2, (out, err)
+    assert err.startswith("error: refused: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_sql_readme_query(cli: Cli, runs: Path) -> None:
+    """The README's line: ``aidflow sql runs/ "select run, kind, count(*) from events group by all"``."""
+    code, out, _ = cli("sql", runs, "select run, kind, count(*) from events group by all", "--csv")
+    assert code == 0
+    got = {(r, k): int(n) for r, k, n in list(csv.reader(io.StringIO(out)))[1:]}
+    want: Counter[tuple[str, str]] = Counter()
+    for name in ("small", "fpv"):
+        for kind in read_events(runs / name).column("kind").to_pylist():
+            want[(name, kind)] += 1
+    assert got == dict(want)
+
+
+def test_sql_prints_user_text_literally(cli: Cli, runs: Path) -> None:
+    """Column names and values are data, not rich markup (``[/bold]`` alone used to crash)."""
+    code, out, err = cli("sql", runs, """select '[/bold] and [red]x[/red]' as "[bold]c[/bold]" """)
+    assert code == 0, err
+    assert "[/bold] and [red]x[/red]" in out and "[bold]c[/bold]" in out
