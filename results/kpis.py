@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from scenarios.schema import Agency, Border, Depot, Donor, Hub, Scenario, Supplier, Unit, effective_channel
+from scenarios.schema import Agency, Border, Depot, Donor, Hub, Scenario, Supplier, Unit, due_day, effective_channel
 from sim.events import (
     ARRIVED,
     BUDGET_ADDED,
@@ -137,7 +137,7 @@ KPI_NAMES: dict[str, str] = {
     "lead_time_p95_days": "95th percentile lead time of a delivered unit",
     **{f"stage_share_{s}": f"share of delivered units' lead time spent in {s}" for s in STAGES},
     **{f"stage_mean_days_{s}": f"mean days a delivered unit spent in {s}" for s in STAGES},
-    "otif": "share of opened requirements closed in full by their need-by day",
+    "otif": "share of opened requirements closed in full by the end of their need-by date",
     "fill_rate": "units delivered / units required",
     "last_delivery_day": "day of the last delivery",
     "delivered_units": "units delivered to the unit (node)",
@@ -562,7 +562,8 @@ def compute_kpis(
     quantity (percentiles are weighted, inverted-CDF quantiles). Stage shares are the
     stage's days summed over delivered units divided by the lead-time days summed likewise,
     so they add up to 1 per item. OTIF is over the opened requirements: closed with every
-    required unit delivered, on or before need-by (``requirement_opened.value``).
+    required unit delivered by the end of the need-by date (``requirement_opened.value`` is the
+    date's day ``d``; on time while ``t <= d + 1``, ``scenarios.schema.due_day``).
     """
     ev = _arrays(table, scenario)
     for got, want in ((ev.items, scenario.items), (ev.nodes, scenario.nodes), (ev.links, scenario.links)):
@@ -603,7 +604,7 @@ def _item_kpis(ev: EventArrays, s: Scenario, put: Any) -> None:
     need_by[ev.ref[op]] = ev.value[op]
     ok = np.zeros(n_ref, dtype=bool)
     fr = ev.ref[fl]
-    ok[fr] = (ev.qty[fl] == req_qty[fr]) & (ev.t[fl] <= need_by[fr] + 1e-9)
+    ok[fr] = (ev.qty[fl] == req_qty[fr]) & (ev.t[fl] <= due_day(need_by[fr]) + 1e-9)  # by the end of the date
     opened_mask = np.zeros(n_ref, dtype=bool)
     opened_mask[ev.ref[op]] = True
     dl = ev.of(DELIVERED)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scenarios.errors import AidflowError
+from scenarios.schema import due_day
 from sim.events import (
     ARRIVED,
     BUDGET_ADDED,
@@ -199,6 +200,10 @@ class RequirementState:
     def open(self) -> bool:
         """Not closed yet."""
         return not self.closed
+
+    def late_days(self, t: float) -> float:
+        """Days past the end of the need-by date at day ``t`` (<= 0: not late yet)."""
+        return t - due_day(self.need_by_day)
 
 
 @dataclass
@@ -930,10 +935,12 @@ class Lineage:
         lot: The lot id (None for a requirement).
         item, unit, qty: What, for whom, how many units.
         supplier: The lot's supplier (None for a requirement).
-        opened_day: Day the requirement opened; ``need_by_day`` its need-by day.
+        opened_day: Day the requirement opened; ``need_by_day`` the day of its need-by date
+            (the date is ``[need_by_day, need_by_day + 1)``; due by its end).
         done_day: Day the lot was delivered or lost, or the requirement closed (None if open).
         outcome: ``delivered``, ``lost``, ``closed`` or ``open``.
-        excess_days: ``done_day - need_by_day``; while open, ``end - need_by_day`` if positive.
+        excess_days: ``done_day - (need_by_day + 1)`` (past the end of the need-by date); while
+            open, ``end - (need_by_day + 1)`` if positive.
         late: ``excess_days > 0``.
         stages: Stages in order (for a requirement, those of its critical lot).
         culprit: For a late one, the stage with the largest ``excess_days``.
@@ -1182,11 +1189,13 @@ class _Index:
 
 
 def _excess(need_by: float | None, done_day: float | None, end: float) -> float | None:
+    """Days past the end of the need-by date (``due_day``): done then, or still open at ``end``."""
     if need_by is None or not math.isfinite(need_by):
         return None
+    due = due_day(need_by)
     if done_day is not None:
-        return done_day - need_by
-    return end - need_by if end > need_by else None
+        return done_day - due
+    return end - due if end > due else None
 
 
 def _score(lineages: Iterable[Lineage]) -> None:

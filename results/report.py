@@ -36,7 +36,7 @@ import numpy as np
 
 from results.report_data import RunData
 
-__all__ = ["BOOT_JS", "REPORT_FILE", "build_report", "render_html", "report_context", "script_json"]
+__all__ = ["BOOT_JS", "REPORT_FILE", "build_report", "last_date", "render_html", "report_context", "script_json"]
 
 REPORT_FILE = "report.html"
 """Name of the report in a run directory."""
@@ -77,6 +77,16 @@ def script_json(obj: Any) -> str:
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return text
+
+
+def last_date(start: dt.date, horizon_days: float) -> dt.date:
+    """The last calendar date a run of ``horizon_days`` from 00:00 of ``start`` reaches (whole or in part).
+
+    Example:
+        >>> last_date(dt.date(2025, 1, 1), 20)
+        datetime.date(2025, 1, 20)
+    """
+    return start + dt.timedelta(days=max(math.ceil(horizon_days) - 1, 0))
 
 
 def _csp_hash(script: str) -> str:
@@ -172,7 +182,7 @@ def _scenario_tables(data: RunData) -> dict[str, Any]:
     required = Counter[str]()
     for r in sc.requirements:
         required[r.item] += r.qty
-    end = sc.start + dt.timedelta(days=sc.horizon_days)
+    end = last_date(sc.start, sc.horizon_days)  # the template shows start -> last date, both whole days
     return {
         "end": end.isoformat(),
         "kinds": Counter(n.kind for n in sc.nodes),

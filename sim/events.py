@@ -20,7 +20,8 @@ value      float64     EUR or a duration in days, null if none
 
 What each kind carries:
 
-- ``requirement_opened``: ref, item, qty, node = unit, value = need-by day.
+- ``requirement_opened``: ref, item, qty, node = unit, value = need-by day ``d`` (00:00 of the
+  need-by date; the date lasts until ``d + 1``, ``scenarios.schema.due_day``).
 - ``funds_committed``: ref, node = donor, value = EUR committed.
 - ``funds_short``: ref, node = donor that could not pay (the requirement now waits).
 - ``tender_started`` / ``tender_finished``: ref, node = agency, qty, value = tender days.
@@ -33,7 +34,8 @@ What each kind carries:
 - ``arrived``: lot reaches node via link.
 - ``delivered``: lot handed to the unit (node), ref = requirement.
 - ``lost``: lot lost in transit on link.
-- ``requirement_filled``: ref, qty = delivered units, value = days late (<0 early).
+- ``requirement_filled``: ref, qty = delivered units, value = days late past the end of the
+  need-by date, ``t - (d + 1)`` (<= 0: on time).
 - ``consumed`` / ``stockout``: unit's daily consumption / unmet demand (qty).
 - ``disruption_started`` / ``disruption_ended``: node or link, value = capacity factor.
 - ``budget_added``: node = donor, value = EUR (opening budget and tranches).

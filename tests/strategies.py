@@ -231,7 +231,7 @@ def scenarios(
         it, unit = draw(st.sampled_from(feasible))
         qty = draw(st.integers(1, lot_size[it] * 10))
         opens = draw(st.integers(0, horizon // 3))
-        need_by = draw(st.integers(opens, horizon))
+        need_by = draw(st.integers(opens, horizon - 1))  # a date the run holds whole
         options = [c for c in ("agency", "agency", "bilateral", "domestic") if served(it, unit, c == "domestic")]
         all_domestic_ok = all_domestic_ok and served(it, unit, True)
         channel = draw(st.sampled_from(options))
@@ -261,7 +261,7 @@ def scenarios(
         }
         if draw(st.booleans()):
             donor["tranches"] = [
-                {"date": _date(draw(st.integers(0, horizon))), "amount_eur": float(draw(st.integers(0, int(cost) + 1)))}
+                {"date": _date(draw(st.integers(0, horizon - 1))), "amount_eur": float(draw(st.integers(0, int(cost) + 1)))}
                 for _ in range(draw(st.integers(1, 2)))
             ]
         if draw(st.integers(0, 9)) == 9:
@@ -301,7 +301,7 @@ def scenarios(
                         "kind": "scheduled",
                         "id": f"D{k}",
                         "target": target,
-                        "start": _date(draw(st.integers(0, horizon))),
+                        "start": _date(draw(st.integers(0, horizon - 1))),
                         "duration_days": draw(st.integers(1, 30)),
                         "capacity_factor": factor,
                         "loss_probability": loss,

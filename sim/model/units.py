@@ -2,7 +2,7 @@
 
 A delivered lot adds to the unit's stock of its item and to its requirement; a lost lot only to
 the requirement's lost quantity. A requirement is closed (``requirement_filled``) once every
-ordered unit is delivered or lost; ``value`` is its lateness in days against need-by.
+ordered unit is delivered or lost; ``value`` is its lateness in days against the end of the need-by date (``due_day``).
 A consumption process per (unit, item) ticks daily: it consumes the day's demand from stock
 and logs any unmet part as ``stockout``.
 """
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from scenarios.schema import due_day
 from sim.events import CONSUMED, REQUIREMENT_FILLED, STOCKOUT
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def _close_if_done(ctx: Context, r: ReqState) -> None:
     if not r.closed and r.funded and r.ordered == r.qty and r.delivered + r.lost == r.qty:
         r.closed = True
         code = ctx.log.code(REQUIREMENT_FILLED, item=r.item, node=r.unit)
-        ctx.put(code, -1, r.delivered, -1, r.index, ctx.env.now - r.need_by_day)
+        ctx.put(code, -1, r.delivered, -1, r.index, ctx.env.now - due_day(r.need_by_day))
         ctx.count("requirements_closed")
 
 

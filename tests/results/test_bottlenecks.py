@@ -122,7 +122,7 @@ def tandem(b_servers: int = 1) -> Scenario:
         servers={"A": 1, "B": b_servers, "C": 1},
         horizon=60,
         requirements=[
-            {"id": "R", "unit": "unit", "item": "box", "qty": 2000, "need_by": _date(60), "channel": "domestic"}
+            {"id": "R", "unit": "unit", "item": "box", "qty": 2000, "need_by": _date(59), "channel": "domestic"}
         ],
     )
 
@@ -136,7 +136,7 @@ def disrupted_line() -> Scenario:
             "item": "box",
             "qty": 20,
             "opens": _date(d),
-            "need_by": _date(100),
+            "need_by": _date(99),
             "channel": "domestic",
         }
         for d in range(100)
@@ -336,7 +336,7 @@ def fleet_burst() -> Scenario:
             ],
             "links": [{**_shuttle("l", "maker", "unit", vehicles=2), "transit_days": 1}],
             "requirements": [
-                {"id": "R", "unit": "unit", "item": "box", "qty": 200, "need_by": _date(30), "channel": "domestic"}
+                {"id": "R", "unit": "unit", "item": "box", "qty": 200, "need_by": _date(29), "channel": "domestic"}
             ],
         }
     )
@@ -404,7 +404,7 @@ def test_bound_and_engine_choose_suppliers_by_the_same_rule() -> None:
             ],
             "links": [_shuttle("l", "maker", "unit")],
             "requirements": [
-                {"id": "R", "unit": "unit", "item": "box", "qty": 5, "need_by": _date(20), "channel": "domestic"}
+                {"id": "R", "unit": "unit", "item": "box", "qty": 5, "need_by": _date(19), "channel": "domestic"}
             ],
         }
     )
@@ -425,7 +425,7 @@ def saturated_tandem(horizon: int = 150) -> Scenario:
         servers={"A": 1, "B": 1, "C": 1},
         horizon=horizon,
         requirements=[
-            {"id": "R", "unit": "unit", "item": "box", "qty": 20_000, "need_by": _date(horizon), "channel": "domestic"}
+            {"id": "R", "unit": "unit", "item": "box", "qty": 20_000, "need_by": _date(horizon - 1), "channel": "domestic"}
         ],
     )
 

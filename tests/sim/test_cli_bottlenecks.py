@@ -81,7 +81,7 @@ def tandem_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "unit": "unit",
                 "item": "box",
                 "qty": 2000,
-                "need_by": START + dt.timedelta(days=60),
+                "need_by": START + dt.timedelta(days=59),
                 "channel": "domestic",
             }
         ],

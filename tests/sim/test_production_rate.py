@@ -70,7 +70,7 @@ def line_scenario(
                     "unit": "unit",
                     "item": "box",
                     "qty": lot * lots,
-                    "need_by": START + dt.timedelta(days=horizon),
+                    "need_by": START + dt.timedelta(days=horizon - 1),
                     "channel": "domestic",
                 }
             ],
