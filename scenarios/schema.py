@@ -63,6 +63,7 @@ __all__ = [
     "Uniform",
     "Unit",
     "as_dist",
+    "due_day",
     "effective_channel",
     "reference_problems",
 ]
@@ -78,6 +79,16 @@ Qty = Annotated[int, Field(gt=0, le=MAX_QTY)]
 NonNegQty = Annotated[int, Field(ge=0, le=MAX_QTY)]
 Count = Annotated[int, Field(gt=0, le=100_000)]
 Money = Annotated[float, Field(ge=0, le=MAX_QTY)]
+
+
+def due_day(need_by_day: float) -> float:
+    """The instant a need-by date ends: day ``d`` is ``[d, d + 1)``, so a delivery at ``t <= d + 1`` is on time.
+
+    Example:
+        >>> due_day(5.0)
+        6.0
+    """
+    return need_by_day + 1.0
 
 
 class _Strict(BaseModel):
@@ -585,10 +596,18 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
         elif kind is not None and isinstance(pool, Mapping) and pool[ref] not in kind:
             problems.append((loc, f"{ref!r} is a {pool[ref]}, expected {' or '.join(kind)}"))
 
+    # a date is the whole day [d, d + 1): the run [0, horizon_days) must hold all of it
+    last_day = math.floor(s.horizon_days) - 1
+
     def in_horizon(loc: Loc, date: dt.date) -> None:
-        if not s.start <= date <= end:
+        if not s.start <= date or (date - s.start).days > last_day:
+            last = (s.start + dt.timedelta(days=last_day)).isoformat() if last_day >= 0 and end < dt.date.max else "-"
             problems.append(
-                (loc, f"date {date.isoformat()} is outside the horizon {s.start.isoformat()}..{end.isoformat()}")
+                (
+                    loc,
+                    f"date {date.isoformat()} is outside the horizon {s.start.isoformat()}..{last} "
+                    f"(horizon_days {s.horizon_days:g} from {s.start.isoformat()} holds these dates whole)",
+                )
             )
 
     def cites(loc: Loc, refs: list[str]) -> None:
