@@ -117,9 +117,10 @@ def graph(
     scenario: ScenarioPath,
     weight: Annotated[str | None, typer.Option(help="Route weight: transit_days, distance_km or hops.")] = None,
 ) -> None:
-    """Print the route table and the max-flow bound with its min-cut per item."""
+    """Print the route table, the bounds per item (rate; units by the horizon, stock counted) and the joint bound."""
     from network.build import build_graph
     from network.capacity import bounds
+    from network.horizon import horizon_bounds, joint_bound
     from network.routing import WEIGHTS, route_table
 
     if weight is not None and weight not in WEIGHTS:
@@ -131,12 +132,29 @@ def graph(
         km = "" if row.distance_km is None else f"{row.distance_km:,.0f}"
         routes.add_row(row.item, row.supplier, row.unit, " > ".join(row.links), f"{row.expected_transit_days:.2f}", km)
     out.print(routes)
-    caps = Table("item", "bound units/day", "min-cut (binding resources)", title="Max-flow bound per item")
-    for b in bounds(s, g):
+    caps = Table(
+        "item",
+        "rate bound units/day",
+        "min-cut (binding resources)",
+        f"units by day {s.horizon_days:g} (stock counted)",
+        "min-cut over the horizon",
+        title="Max-flow bounds per item (each item alone)",
+    )
+    for b, h in zip(bounds(s, g), horizon_bounds(s, g), strict=True):
         caps.add_row(
-            b.item, f"{b.units_per_day:,.1f}", ", ".join(f"{r} ({b.by_resource.get(r, 0):,.1f}/d)" for r in b.min_cut)
+            b.item,
+            f"{b.units_per_day:,.1f}",
+            ", ".join(f"{r} ({b.by_resource.get(r, 0):,.1f}/d)" for r in b.min_cut),
+            f"{h.units:,.0f}",
+            ", ".join(h.min_cut),
         )
     out.print(caps)
+    j = joint_bound(s, g)
+    shared = f"; binding: {', '.join(j.binding)}" if j.binding else ""
+    out.print(
+        f"Joint bound, all items sharing link volume and node capacity (LP): {j.units:,.0f} units, "
+        f"{j.volume_m3:,.1f} m3 by day {s.horizon_days:g}{shared}"
+    )
 
 
 # --------------------------------------------------------------------------- run, compare, sweep

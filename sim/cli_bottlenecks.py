@@ -13,8 +13,9 @@ the same random streams, for every variant), into one run directory (default
 directory that is not empty is refused unless ``--overwrite`` is given):
 
 1. the base (point ``pt000``: the strategy as written) -> the ranking of resources
-   (``results.bottlenecks``), the sole/shifting timeline, and simulated throughput against the
-   max-flow bound and min-cut per item (``network.capacity``);
+   (``results.bottlenecks``), the sole/shifting timeline, and units delivered against the
+   horizon bound per item, initial stock counted (``network.horizon``; the max-flow rate bound
+   of ``network.capacity`` alongside);
 2. for each of the top ``K`` candidates a variant with ``--add`` capacity (``+1`` server,
    vehicle or contracting officer, or ``+1`` lot per day of a supplier line's base rate; ``25%``
    scales either, counts rounded up) -> the paired change in units delivered and mean lead
@@ -194,11 +195,14 @@ def _from_scenario(
     seed: int | None,
     out_dir: Path | None,
     overwrite: bool,
+    resume: bool,
     jobs: int,
     quiet: bool,
     err: Console,
+    started: list[Any],
 ) -> BottleneckReport:
     from network.capacity import bounds
+    from network.horizon import horizon_bounds
     from results.bottlenecks import (
         Addition,
         BadAddition,
@@ -316,7 +320,7 @@ def _from_scenario(
     kpis = outcome.kpis if outcome is not None else None
     resp = response(kpis, label(0), variants) if kpis is not None and variants else []
     chain_rows = response(kpis, label(0), chain_variants) if kpis is not None and chain_variants else []
-    bound_rows = throughput_vs_bound(base_analyses, bounds(base))
+    bound_rows = throughput_vs_bound(base_analyses, bounds(base), horizon_bounds(base))
     return BottleneckReport(
         scenario=s.name,
         start=s.start,
@@ -345,6 +349,7 @@ def _binds(row: RankRow) -> bool:
 
 def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
     from network.capacity import bounds
+    from network.horizon import horizon_bounds
     from results.bottlenecks import dominant_timeline, rank, throughput_vs_bound
     from results.store import StoreError, read_manifest
     from scenarios.load import load
@@ -391,7 +396,7 @@ def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
         add="",
         ranking=ranking,
         timeline=dominant_timeline(analyses),
-        bounds=throughput_vs_bound(analyses, bounds(s)),
+        bounds=throughput_vs_bound(analyses, bounds(s), horizon_bounds(s)),
         response=[],
         chain=[],
         base_top=ranking[0].resource if ranking and _binds(ranking[0]) else None,
@@ -496,18 +501,23 @@ def _tables(report: BottleneckReport) -> list[Table]:
         )
     bound_t = Table(
         "item",
-        "simulated units/day [95% CI]",
-        "bound units/day",
+        "units delivered [95% CI]",
+        "horizon bound (stock counted)",
         "of bound",
+        "rate units/day",
+        "rate bound/day",
         "min-cut (structural bottleneck)",
-        title="Throughput over the active span against the max-flow bound",
+        title="Units delivered against the max-flow bound over the horizon (stock counted, network.horizon)",
     )
     for b in report.bounds:
-        ci = "" if math.isnan(b.ci_low) else f" [{b.ci_low:,.1f}, {b.ci_high:,.1f}]"
+        ci = "" if math.isnan(b.units_ci_low) else f" [{b.units_ci_low:,.0f}, {b.units_ci_high:,.0f}]"
         cut = ", ".join(f"{r} ({b.by_resource.get(r, 0):,.1f}/d)" for r in b.min_cut) or "(unbounded)"
         bound = "inf" if math.isinf(b.bound) else f"{b.bound:,.1f}"
+        h_bound = "inf" if math.isinf(b.horizon_units) else _num(b.horizon_units, 0)
         flag = " EXCEEDS" if b.exceeds else ""
-        bound_t.add_row(b.item, f"{_num(b.units_per_day, 1)}{ci}", bound, _pct(b.ratio) + flag, cut)
+        bound_t.add_row(
+            b.item, f"{_num(b.units, 0)}{ci}", h_bound, _pct(b.units_ratio) + flag, _num(b.units_per_day, 1), bound, cut
+        )
     out = [rank_t, time_t, bound_t]
     if report.response:
         resp_t = Table(
