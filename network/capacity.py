@@ -6,7 +6,8 @@ For one item, the supply graph becomes a flow network (design.md section 6, "sta
   largest ramp factor; the base rate without a ramp);
 - each handling node (hub, border, depot) is split into ``in -> out`` with capacity
   ``servers / mean service days * lot_size`` (lots per day times units per lot; unlimited when
-  the mean service time is 0);
+  the mean service time is 0); a node with ``serve: vehicle`` serves a vehicle's load per job,
+  so its jobs per day carry up to the largest load of whole lots of a vehicle coming in;
 - each enabled link carries ``vehicles * lots_per_vehicle * lot_size / round_trip_days``, where
   ``lots_per_vehicle = floor(capacity_m3 / (volume_m3 * lot_size))``; a ``scheduled`` link is
   also capped at ``vehicles * lots_per_vehicle * lot_size / every_days`` and the smaller value
@@ -17,10 +18,12 @@ For one item, the supply graph becomes a flow network (design.md section 6, "sta
 The suppliers are those that may serve some requirement of the item under its channel
 (:func:`network.routing.suitable_suppliers`); every maker when the item has no requirement.
 
-The bound is an **upper bound** on the item's delivered throughput: it assumes the item has
-every shared resource (servers, vehicles) to itself, ignores disruptions, losses in transit,
-tender and production lead times, and lets any suitable supplier serve any requiring unit. The
-simulated throughput must never exceed it. The min-cut names the structural bottleneck; when
+The bound is an upper bound on the item's **long-run delivery rate** from production: it assumes
+the item has every shared resource (servers, vehicles) to itself, ignores disruptions, losses in
+transit, tender and production lead times, and lets any suitable supplier serve any requiring
+unit. It does not count initial stock, so a finite run that ships stock can deliver faster for
+a while; the bounds that hold for a whole run, stock and shared corridors included, are in
+:mod:`network.horizon` (units deliverable by the horizon, per item and jointly). The min-cut names the structural bottleneck; when
 several cuts are minimal, the one nearest the suppliers is reported. Capacities enter the
 solver as exact fractions, so the cut is exact whatever the magnitudes.
 
@@ -61,10 +64,13 @@ from scenarios.schema import Item, Scenario
 __all__ = [
     "Bound",
     "bounds",
+    "flow_network",
     "link_units_per_day",
     "max_flow_bound",
+    "min_cut_resources",
     "node_units_per_day",
     "resource_capacities",
+    "vehicle_load_lots",
 ]
 
 _SOURCE: tuple[str] = ("source",)
@@ -125,6 +131,20 @@ def link_units_per_day(edge: dict[str, Any], item: Item) -> float:
     return cap
 
 
+def vehicle_load_lots(scenario: Scenario, graph: nx.DiGraph, node: str, item: Item) -> int:
+    """Lots of ``item`` one job of a handling node serves: 1 per lot, or a full vehicle's load.
+
+    A node with ``serve: vehicle`` serves the load of one arriving vehicle as one job, so per
+    job it passes at most the largest load of ``item`` (whole lots) of a vehicle of any link
+    into it; with no such link, 1.
+    """
+    if getattr(scenario.node(node), "serve", "lot") != "vehicle":
+        return 1
+    lot_m3 = item.volume_m3 * item.lot_size
+    loads = [lots_per_vehicle(float(d["capacity_m3"]), lot_m3) for _, _, d in graph.in_edges(node, data=True)]
+    return max([1, *loads])
+
+
 def _ends(scenario: Scenario, graph: nx.DiGraph, item: str) -> tuple[list[str], list[str]]:
     """Suppliers and units of the flow network of ``item``, in file order."""
     reqs = [r for r in scenario.requirements if r.item == item]
@@ -141,7 +161,7 @@ def _ends(scenario: Scenario, graph: nx.DiGraph, item: str) -> tuple[list[str], 
     return [n for n in order if n in chosen], [n for n in order if n in units]
 
 
-def _flow_network(
+def flow_network(
     scenario: Scenario, graph: nx.DiGraph, item: str
 ) -> tuple[nx.DiGraph, list[tuple[Hashable, Hashable, str, float]]]:
     """The auxiliary network and its capacity-bearing edges ``(u, v, resource, units/day)``."""
@@ -160,7 +180,8 @@ def _flow_network(
         resources.append((_SOURCE, ("at", s), f"supplier:{s}", float(products[item]["peak_rate_per_day"])))
     for n, data in graph.nodes(data=True):
         if data.get("kind") in HANDLING_KINDS:
-            resources.append((("in", n), ("out", n), f"node:{n}", node_units_per_day(data, it)))
+            cap = node_units_per_day(data, it) * vehicle_load_lots(scenario, graph, n, it)
+            resources.append((("in", n), ("out", n), f"node:{n}", cap))
     for u, v, data in sorted(graph.edges(data=True), key=lambda e: e[2]["link_index"]):
         resources.append((tail(u), head(v), f"link:{data['link']}", link_units_per_day(data, it)))
 
@@ -189,7 +210,7 @@ def resource_capacities(scenario: Scenario, graph: nx.DiGraph, item: str) -> dic
         ``{resource name: units/day}`` (``math.inf`` for unlimited), suppliers first, then
         handling nodes and links in file order.
     """
-    _, resources = _flow_network(scenario, graph, item)
+    _, resources = flow_network(scenario, graph, item)
     return {name: cap for _, _, name, cap in resources}
 
 
@@ -209,21 +230,26 @@ def max_flow_bound(scenario: Scenario, graph: nx.DiGraph | None, item: str) -> B
     """
     if graph is None:
         graph = build_graph(scenario)
-    aux, resources = _flow_network(scenario, graph, item)
+    aux, resources = flow_network(scenario, graph, item)
     if _SOURCE not in aux or _SINK not in aux:
         return Bound(item, 0.0, (), {})
     try:
         _, flow = nx.maximum_flow(aux, _SOURCE, _SINK)
     except nx.NetworkXUnbounded:
         return Bound(item, math.inf, (), {})
-    side = _source_side(aux, flow)
-    feeds_sink = nx.ancestors(aux, _SINK)
-    by_resource = {
-        name: cap for u, v, name, cap in resources if u in side and v not in side and (cap > 0 or v in feeds_sink)
-    }
+    by_resource = min_cut_resources(aux, flow, resources)
     # Any source/sink cut bounds the flow; this one is minimal, so its capacity is the max flow
     # (summed from the capacities themselves, free of the solver's rounding).
     return Bound(item, math.fsum(by_resource.values()), tuple(by_resource), by_resource)
+
+
+def min_cut_resources(
+    aux: nx.DiGraph, flow: dict[Any, dict[Any, Fraction]], resources: list[tuple[Hashable, Hashable, str, float]]
+) -> dict[str, float]:
+    """The resources of the minimum cut nearest the source of a maximum ``flow``, with their capacities."""
+    side = _source_side(aux, flow)
+    feeds_sink = nx.ancestors(aux, _SINK)
+    return {name: cap for u, v, name, cap in resources if u in side and v not in side and (cap > 0 or v in feeds_sink)}
 
 
 def _source_side(aux: nx.DiGraph, flow: dict[Any, dict[Any, Fraction]]) -> set[Hashable]:

@@ -195,11 +195,9 @@ def _from_scenario(
     seed: int | None,
     out_dir: Path | None,
     overwrite: bool,
-    resume: bool,
     jobs: int,
     quiet: bool,
     err: Console,
-    started: list[Any],
 ) -> BottleneckReport:
     from network.capacity import bounds
     from network.horizon import horizon_bounds

@@ -442,7 +442,8 @@ class Carrier:
                 self._await_return()
         finally:
             self._dispatching = False
-            self._kicked = False
+            if ev is not None:  # only the kick's own run clears it: an inline call leaves it pending
+                self._kicked = False
 
     def fill(self, vehicle: int, load: list[Lot], volume_m3: float) -> float:
         """Load waiting lots onto ``vehicle`` while they fit and the next station has room."""
