@@ -49,11 +49,13 @@ __all__ = [
     "Hub",
     "Item",
     "Link",
+    "LotTime",
     "Lognormal",
     "Node",
     "Policy",
     "RandomDisruption",
     "Requirement",
+    "RequirementStream",
     "Scenario",
     "ScheduledDisruption",
     "Source",
@@ -306,6 +308,31 @@ class RampPoint(_Strict):
     factor: Annotated[float, Field(ge=0, le=1e6)]
 
 
+class LotTime(_Strict):
+    """A lot's work content: ``lot size`` times a draw of mean 1 (``fixed``: exactly 1).
+
+    ``exponential`` has cv 1 (a busy line releases lots as a Poisson process); ``lognormal``
+    takes its ``cv``. The line works through the content at its rate, ramp and disruptions
+    included, so the mean lot time at a constant rate stays ``lot size / rate``.
+    """
+
+    dist: Literal["fixed", "exponential", "lognormal"]
+    cv: Annotated[float, Field(gt=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _cv(self) -> LotTime:
+        if (self.dist == "lognormal") != (self.cv is not None):
+            raise PydanticCustomError("cv", "cv is given for lognormal lot times, and only for them", {})
+        return self
+
+
+def _name_is_lot_time(value: Any) -> Any:
+    """Let a planner write ``lot_time: exponential`` for ``{dist: exponential}``."""
+    if isinstance(value, str):
+        return {"dist": value}
+    return value
+
+
 class Product(_Strict):
     """One production line of a supplier."""
 
@@ -314,6 +341,13 @@ class Product(_Strict):
     unit_price_eur: Money
     initial_stock: NonNegQty = 0
     ramp: list[RampPoint] = []
+    lot_time: Annotated[
+        LotTime | None,
+        BeforeValidator(
+            _name_is_lot_time, json_schema_input_type=Union[Literal["fixed", "exponential"], LotTime, None]
+        ),
+    ] = None
+    """How a lot's making time varies around ``lot size / rate`` (None: it does not)."""
 
 
 class Supplier(_NodeBase):
@@ -419,8 +453,30 @@ class Link(_Strict):
 # --------------------------------------------------------------------------- demand, disruptions
 
 
+class RequirementStream(_Strict):
+    """Requirements arriving as a stream: one every ``interarrival_days`` until the end of ``until``.
+
+    Each arrival opens a requirement of its own for the requirement's ``qty``, needed within
+    ``need_within_days`` of opening (and by ``need_by`` at the latest).
+    """
+
+    interarrival_days: Dist
+    until: dt.date
+    need_within_days: NonNegFloat | None = None
+
+    @model_validator(mode="after")
+    def _gaps(self) -> RequirementStream:
+        if self.interarrival_days.mean_days() <= 0:
+            raise PydanticCustomError("gap", "interarrival_days must have a mean > 0", {})
+        return self
+
+
+MAX_STREAM_ARRIVALS = 10**7
+"""Most arrivals a requirement stream may expect (interval / mean interarrival)."""
+
+
 class Requirement(_Strict):
-    """A unit's need for a quantity of an item by a date."""
+    """A unit's need for a quantity of an item by a date, or a stream of such needs (``stream``)."""
 
     id: Id
     unit: Id
@@ -433,6 +489,15 @@ class Requirement(_Strict):
     channel: Literal["agency", "bilateral", "domestic"] = "agency"
     agency: Id | None = None
     cite: list[Id] = []
+    stream: RequirementStream | None = None
+    """Open a requirement of ``qty`` at each arrival of this stream, from ``opens`` (or start) on."""
+
+    def expected_arrivals(self, start: dt.date) -> float:
+        """Requirements this entry opens, on average: 1, or a stream's interval over its mean gap."""
+        if self.stream is None:
+            return 1.0
+        first = self.opens or start
+        return ((self.stream.until - first).days + 1) / self.stream.interarrival_days.mean_days()
 
 
 class ScheduledDisruption(_Strict):
@@ -673,6 +738,24 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                     )
                 )
         cites(("requirements", i), r.cite)
+        if r.stream is not None:
+            until = r.stream.until
+            in_horizon(("requirements", i, "stream", "until"), until)
+            if r.opens is not None and until < r.opens:
+                problems.append(
+                    (("requirements", i, "stream", "until"), f"until {until.isoformat()} is before opens {r.opens}")
+                )
+            if until > r.need_by:
+                problems.append(
+                    (("requirements", i, "stream", "until"), f"until {until.isoformat()} is after need_by {r.need_by}")
+                )
+            if r.expected_arrivals(s.start) > MAX_STREAM_ARRIVALS:
+                problems.append(
+                    (
+                        ("requirements", i, "stream", "interarrival_days"),
+                        f"about {r.expected_arrivals(s.start):.3g} arrivals expected (at most {MAX_STREAM_ARRIVALS:,})",
+                    )
+                )
     targets = dict(kinds) | {lk: "link" for lk in links}
     for i, d in enumerate(s.disruptions):
         need(

@@ -7,7 +7,9 @@ of a scenario does not shift the numbers another part draws: strategies share st
 same replication (common random numbers). There is no global RNG.
 
 Samplers draw ``BLOCK`` numbers at a time and check that every sampled duration is finite
-and >= 0.
+and >= 0. A resource that draws once or very few times (one requirement's bilateral lead
+time) gets a lazy ``once`` sampler instead: no generator and no block until it is used, one
+number per draw, the same first number.
 
 Example:
     >>> from scenarios.schema import Fixed
@@ -38,8 +40,8 @@ STREAMS: tuple[str, ...] = ("demand", "tender", "production", "transit", "handli
 Sampler = Callable[[], float]
 
 
-def _blocks(draw: Callable[[int], np.ndarray], label: str) -> Sampler:
-    """A sampler handing out numbers from blocks of ``BLOCK`` drawn by ``draw(n)``.
+def _blocks(draw: Callable[[int], np.ndarray], label: str, size: int = BLOCK) -> Sampler:
+    """A sampler handing out numbers from blocks of ``size`` drawn by ``draw(n)``.
 
     The sampler is the ``__next__`` of an endless C-level iterator (``itertools.chain`` over
     the blocks), so a draw costs no Python frame; each block is checked (finite, >= 0) when
@@ -52,7 +54,7 @@ def _blocks(draw: Callable[[int], np.ndarray], label: str) -> Sampler:
             raise RunError(f"sampler {label} produced a non-finite or negative duration")
         return b.tolist()
 
-    return itertools.chain.from_iterable(map(block, itertools.repeat(BLOCK))).__next__
+    return itertools.chain.from_iterable(map(block, itertools.repeat(size))).__next__
 
 
 class Streams:
@@ -68,20 +70,47 @@ class Streams:
         key = (stream, resource)
         gen = self._gens.get(key)
         if gen is None:
-            ss = np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAMS.index(stream), resource))
-            gen = np.random.Generator(np.random.PCG64(ss))
+            gen = np.random.Generator(np.random.PCG64(self._seed_sequence(stream, resource)))
             self._gens[key] = gen
         return gen
 
     def sampler(self, stream: str, resource: int, dist: object) -> Sampler:
         """A block sampler of ``dist`` on the (stream, resource) generator."""
+        return self._sampler(stream, resource, dist, BLOCK, None)
+
+    def once(self, stream: str, resource: int, dist: object) -> Sampler:
+        """A lazy sampler for a resource that draws one number or very few (one requirement's lead time).
+
+        Nothing is made until the first call; then a generator of its own (not kept by the
+        streams) hands out numbers one at a time, so a run with 10^5 such resources holds no
+        block of numbers per resource. The first number is the first number ``sampler`` gives
+        for the same (stream, resource): results do not depend on which of the two is used
+        for a resource that draws once.
+        """
+        made: list[Sampler] = []
+
+        def first() -> float:
+            if not made:
+                gen = np.random.Generator(np.random.PCG64(self._seed_sequence(stream, resource)))
+                made.append(self._sampler(stream, resource, dist, 1, gen))
+            return made[0]()
+
+        return first
+
+    def _seed_sequence(self, stream: str, resource: int) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.seed, spawn_key=(self.replication, STREAMS.index(stream), resource))
+
+    def _sampler(
+        self, stream: str, resource: int, dist: object, block: int, own: np.random.Generator | None
+    ) -> Sampler:
+        """A sampler of ``dist`` drawing ``block`` numbers at a time from ``own`` (the streams' generator if None)."""
         label = f"{stream}[{resource}]"
         if isinstance(dist, Fixed):
             value = float(dist.value)
             if not math.isfinite(value) or value < 0:
                 raise RunError(f"sampler {label}: fixed value {value} is not a finite duration >= 0")
             return lambda: value
-        gen = self.generator(stream, resource)
+        gen = own if own is not None else self.generator(stream, resource)
         draw: Callable[[int], np.ndarray]
         if isinstance(dist, Exponential):
             mean = dist.mean
@@ -105,7 +134,7 @@ class Streams:
             draw = lambda n: gen.choice(values, size=n, p=p)  # noqa: E731
         else:
             raise RunError(f"unknown distribution {dist!r}")
-        return _blocks(draw, label)
+        return _blocks(draw, label, block)
 
     def uniforms(self, stream: str, resource: int) -> Sampler:
         """Uniform(0, 1) numbers in blocks (for losses and Bernoulli choices)."""

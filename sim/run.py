@@ -29,8 +29,11 @@ from scenarios.schema import (
     Border,
     Depot,
     Donor,
+    Exponential,
     Fixed,
     Hub,
+    Lognormal,
+    LotTime,
     RandomDisruption,
     Scenario,
     Supplier,
@@ -39,14 +42,14 @@ from scenarios.schema import (
 )
 from sim.log import EventLog
 from sim.model.context import Context, ReqState
-from sim.model.demand import donor_budget, requirement_process
+from sim.model.demand import donor_budget, requirement_process, requirement_stream
 from sim.model.disruptions import Target, random_disruption, scheduled_disruption
 from sim.model.handling import Station
 from sim.model.procurement import Agency, agency_process
 from sim.model.production import Line, line_process
 from sim.model.transport import Carrier, dispatcher
 from sim.model.units import consumption, deliverer
-from sim.rng import Streams
+from sim.rng import Sampler, Streams
 
 __all__ = ["RunResult", "build_context", "end_state", "run"]
 
@@ -192,7 +195,10 @@ def build_context(
             lines: list[Line] = []
             for p in n.products:
                 ramp = tuple((r.day, r.factor) for r in p.ramp)
-                ln = Line(ctx, k, ii[p.item], p.rate_per_day, p.unit_price_eur, p.initial_stock, ramp, n.domestic)
+                lot_time = _lot_time_sampler(streams, k * len(items) + ii[p.item], p.lot_time)
+                ln = Line(
+                    ctx, k, ii[p.item], p.rate_per_day, p.unit_price_eur, p.initial_stock, ramp, n.domestic, lot_time
+                )
                 ctx.lines[(k, ii[p.item])] = ln
                 lines.append(ln)
                 env.process(line_process(ctx, ln))
@@ -233,11 +239,18 @@ def build_context(
         fee = agency_fee(s, r.agency) if channel == "agency" else 0.0
         cost = r.qty * item.unit_value_eur * (1.0 + fee)
         lead = None
-        if channel == "bilateral":
+        if channel == "bilateral":  # one draw per requirement: a lazy sampler (a stream's arrivals share one)
             donor = s.node(r.funders[0])
-            lead = streams.sampler("tender", len(s.nodes) + k, donor.bilateral_lead_days)
+            make = streams.once if r.stream is None else streams.sampler
+            lead = make("tender", len(s.nodes) + k, donor.bilateral_lead_days)
         open_day = s.day_of(r.opens) if r.opens is not None else 0.0
-        env.process(requirement_process(ctx, rs, open_day, cost, agency, lead))
+        if r.stream is None:
+            env.process(requirement_process(ctx, rs, open_day, cost, agency, lead))
+        else:
+            gap = streams.sampler("demand", k, r.stream.interarrival_days)
+            end_day = s.day_of(r.stream.until) + 1.0  # arrivals until the end of that day
+            within = r.stream.need_within_days
+            env.process(requirement_stream(ctx, rs, open_day, end_day, gap, within, cost, agency, lead))
 
     # units: opening stock and consumption
     for k, n in enumerate(s.nodes):
@@ -337,10 +350,11 @@ def _stalled(ctx: Context) -> bool:
     """Work is open, nothing is scheduled that could move it, and nothing will unblock it."""
     if ctx.pending > 0 or ctx.active_disruptions > 0 or ctx.busy_work() > 0:
         return False
-    if not all(r.opened for r in ctx.requirements):  # a requirement still to open is scheduled work
-        return False
-    open_reqs = any(r.opened and not r.closed for r in ctx.requirements)
+    # opened and not closed requirements, from the counters (a scan of 10^5 requirements a day is not free)
+    open_reqs = ctx.counters.get("requirements_opened", 0) > ctx.counters.get("requirements_closed", 0)
     if not open_reqs and ctx.open_lots() == 0:
+        return False
+    if not all(r.opened for r in ctx.requirements):  # a requirement still to open is scheduled work
         return False
     if ctx.future_tranches > 0 and any(r.waiting_funds for r in ctx.requirements):
         return False
@@ -380,9 +394,10 @@ def end_state(ctx: Context) -> dict[str, Any]:
     budget = {ctx.node_ids[d]: round(b, 6) for d, b in sorted(ctx.budget_eur.items())}
     queues = {ctx.node_ids[k]: len(st.queue) + st.busy for k, st in sorted(ctx.stations.items())}
     waiting = {ctx.link_ids[k]: len(c.queue) for k, c in sorted(ctx.carriers.items())}
+    # the scenario's requirements (a stream's own entry stays unopened; its arrivals are ``<id>#<n>``)
     reqs = {
-        r.id: {"ordered": r.ordered, "delivered": r.delivered, "lost": r.lost, "closed": r.closed}
-        for r in ctx.requirements
+        r.id: {"ordered": r.ordered, "delivered": r.delivered, "lost": r.lost, "closed": r.closed and not spec.stream}
+        for r, spec in zip(ctx.requirements, ctx.scenario.requirements, strict=False)
     }
     return {
         "stock": stock,

@@ -8,6 +8,11 @@ as soon as their remaining budgets cover it together. While they do not, the req
 paid by Ukraine and skip funding. Then the requirement goes to its agency's tender pool, or,
 bilaterally, to the cheapest supplier after the first funder's bilateral lead time, or,
 domestically, straight to the cheapest domestic supplier.
+
+A requirement with a ``stream`` is not opened itself: one long-lived process
+(``requirement_stream``) opens a copy of it at each arrival, drawing the gaps lazily from the
+``demand`` stream, and orders each copy at once when nothing needs waiting for (``open_now``),
+so 10^5 arrivals cost a small record each, not a process or a random stream each.
 """
 
 from __future__ import annotations
@@ -17,16 +22,19 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import NORMAL
 
-from sim.events import BUDGET_ADDED, FUNDS_COMMITTED, FUNDS_SHORT, REQUIREMENT_OPENED
-from sim.model.procurement import award
+from sim.events import BUDGET_ADDED, CONTRACT_AWARDED, FUNDS_COMMITTED, FUNDS_SHORT, REQUIREMENT_OPENED
+from sim.model.context import ReqState
+from sim.model.procurement import award, candidates
 
 if TYPE_CHECKING:
-    from sim.model.context import Context, ReqState
+    from sim.model.context import Context
     from sim.model.procurement import Agency
+    from sim.model.production import Line
     from sim.rng import Sampler
 
-__all__ = ["donor_budget", "requirement_process", "try_commit"]
+__all__ = ["donor_budget", "open_now", "requirement_process", "requirement_stream", "try_commit"]
 
 NAN = math.nan
 
@@ -80,12 +88,25 @@ def requirement_process(
     env = ctx.env
     if open_day > env.now:
         yield env.timeout(open_day - env.now)
+    _open(ctx, r)
+    yield from _fund_and_order(ctx, r, cost_eur, agency, bilateral_lead)
+
+
+def _open(ctx: Context, r: ReqState) -> None:
+    """Log ``requirement_opened`` (quantity, need-by day) now."""
     code = ctx.log.code(REQUIREMENT_OPENED, item=r.item, node=r.unit)
     ctx.put(code, -1, r.qty, -1, r.index, r.need_by_day)
     r.opened = True
     ctx.count("requirements_opened")
     ctx.count("units_required", r.qty)
-    if r.channel != "domestic":
+
+
+def _fund_and_order(
+    ctx: Context, r: ReqState, cost_eur: float, agency: Agency | None, bilateral_lead: Sampler | None
+) -> Generator[simpy.Event, Any, None]:
+    """Wait for the funds (unless already committed), then order by the requirement's channel."""
+    env = ctx.env
+    if r.channel != "domestic" and not r.funded:
         shorted = False
         while not try_commit(ctx, r, cost_eur):
             if not shorted:
@@ -110,3 +131,103 @@ def requirement_process(
         award(ctx, r, "cheapest", domestic=False)
     else:
         award(ctx, r, "cheapest", domestic=True)
+
+
+def open_now(ctx: Context, r: ReqState, cost_eur: float, agency: Agency | None, bilateral_lead: Sampler | None) -> None:
+    """Open ``r`` now and order it at once when nothing needs waiting for (no process then).
+
+    A domestic requirement is awarded at once, a funded agency one joins its agency's pool; a
+    requirement short of funds, or a bilateral one (its lead time), continues in a process.
+    """
+    _open(ctx, r)
+    if r.channel == "domestic":
+        r.funded = True
+        award(ctx, r, "cheapest", domestic=True)
+        return
+    if try_commit(ctx, r, cost_eur):
+        r.funded = True
+        if r.channel == "agency":
+            assert agency is not None
+            agency.submit(r.index)
+            return
+    ctx.env.process(_fund_and_order(ctx, r, cost_eur, agency, bilateral_lead))
+
+
+def requirement_stream(
+    ctx: Context,
+    spec: ReqState,
+    first_day: float,
+    end_day: float,
+    gap: Sampler,
+    need_within_days: float | None,
+    cost_eur: float,
+    agency: Agency | None,
+    bilateral_lead: Sampler | None,
+) -> Generator[simpy.Event, Any, None]:
+    """Open a copy of ``spec`` at each arrival: gaps from ``gap``, from ``first_day`` until ``end_day``.
+
+    The first arrival comes one gap after ``first_day`` (a renewal process started then);
+    arrivals at or after ``end_day`` are not made. Each arrival is a requirement of its own
+    (``<id>#<n>``, the next index of ``ctx.requirements``) whose need-by date is the date
+    ``need_within_days`` after it opens (the day number ``floor(opened + need_within_days)``, a
+    whole day like any date), capped by ``spec``'s need-by date. ``spec`` itself
+    stays unopened and is marked opened and closed when the stream ends. The stream waits
+    with one re-armed ``Timeout``; gaps are drawn lazily, in blocks, from its ``demand`` sampler.
+    """
+    env = ctx.env
+    reqs = ctx.requirements
+    log = ctx.log
+    put = log.put
+    counters = ctx.counters
+    ctx.pending += 1
+    # a domestic arrival is awarded at once to the cheapest domestic line, which does not change:
+    # the rows ``open_now`` would log, logged inline (the codes, the line and its price looked up once)
+    direct: Line | None = None
+    opened_code = awarded_code = 0
+    if spec.channel == "domestic":
+        lines = candidates(ctx, spec, domestic=True)
+        if lines:
+            direct = min(lines, key=lambda ln: ln.unit_price_eur)
+            opened_code = log.code(REQUIREMENT_OPENED, item=spec.item, node=spec.unit)
+            awarded_code = log.code(CONTRACT_AWARDED, item=spec.item, node=direct.supplier)
+    qty, prio, unit, item, channel, funders, name = (
+        spec.qty,
+        spec.priority,
+        spec.unit,
+        spec.item,
+        spec.channel,
+        spec.funders,
+        spec.id,
+    )
+    t = first_day + gap()
+    n = 0
+    tick: simpy.Timeout | None = None
+    cap = spec.need_by_day
+    while t < end_day:
+        delay = t - env.now
+        if tick is None:
+            tick = simpy.Timeout(env, delay)
+        else:
+            tick.callbacks = []
+            env.schedule(tick, NORMAL, delay)
+        yield tick
+        n += 1
+        now = env.now
+        need_by = cap if need_within_days is None else min(cap, float(math.floor(now + need_within_days)))
+        index = len(reqs)
+        r = ReqState(index, f"{name}#{n}", unit, item, qty, prio, channel, need_by, funders=funders)
+        reqs.append(r)
+        if direct is None:
+            open_now(ctx, r, cost_eur, agency, bilateral_lead)
+        else:
+            put(now, opened_code, -1, qty, -1, index, need_by)
+            r.opened = r.funded = True
+            counters["requirements_opened"] = counters.get("requirements_opened", 0) + 1
+            counters["units_required"] = counters.get("units_required", 0) + qty
+            put(now, awarded_code, -1, qty, -1, index, qty * direct.unit_price_eur)
+            counters["units_ordered"] = counters.get("units_ordered", 0) + qty
+            r.ordered = qty
+            direct.add_order(index, qty, prio)
+        t += gap()
+    ctx.pending -= 1
+    spec.opened = spec.closed = True

@@ -280,12 +280,15 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
         order[1] -= qty
         line.backlog -= qty
         if order[1] == 0:
-            line.orders = [o for o in line.orders if o[2] is not order]
-            heapq.heapify(line.orders)
-        route = routes.get(req)
+            if line.orders[0][2] is order:  # still the most urgent (keys are unique: same pops)
+                heapq.heappop(line.orders)
+            else:
+                line.orders = [o for o in line.orders if o[2] is not order]
+                heapq.heapify(line.orders)
         r = reqs[req]
+        route = routes.get(r.unit)
         if route is None:
-            route = routes[req] = ctx.route_carriers[(line.supplier, r.unit)]
+            route = routes[r.unit] = ctx.route_carriers[(line.supplier, r.unit)]
         lot_id = len(lot_item)
         lot_item.append(item)
         lot_qty.append(qty)
