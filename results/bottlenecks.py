@@ -136,7 +136,7 @@ RULES: tuple[str, ...] = ("saturated", "occupied")
 """Names of the activity rules (see the module docstring)."""
 
 _EMPTY = np.zeros((0, 2))
-_FIT = 1e-9  # the engine's tolerance in floor(servers * factor + 1e-9)
+_FIT = 1e-9  # the engine's tolerance in ceil(servers * factor - 1e-9)
 
 
 # --------------------------------------------------------------------------- resources
@@ -390,7 +390,9 @@ def _station_periods(
     if rule == "occupied":
         active = (b + q) > 0.5
     else:
-        cap = np.floor(capacity * _at(grid, ft, fv, 1.0) + _FIT)
+        # servers (vehicles) left at factor f: ceil(n f), none at 0 (sim.model.handling.scale)
+        f = _at(grid, ft, fv, 1.0)
+        cap = np.where(f > 0, np.maximum(1.0, np.ceil(capacity * f - _FIT)), 0.0)
         active = (b >= cap) & ((b + q) > 0.5)
         if convoys is not None and len(convoys):
             # a convoy that left lots behind keeps the link active until one leaves none
@@ -459,7 +461,12 @@ def active_periods(
             s_c, f_c = ss[ev.node[ss] == c], sf[ev.node[sf] == c]
             factor = _factor_steps(ev, dis[(ev.node[dis] == c) & (ev.link[dis] < 0)])
             out[r.name] = _station_periods(
-                T, rule, steps(s_c, f_c), steps(q_node[ev.node[q_node] == c], s_c), r.capacity, factor
+                T,
+                rule,
+                steps(s_c[ev.value[s_c] != 0], f_c[ev.value[f_c] != 0]),  # a server per job (serve: vehicle)
+                steps(q_node[ev.node[q_node] == c], s_c),
+                r.capacity,
+                factor,
             )
         elif r.kind == "link":
             c = link_code[r.id]

@@ -364,6 +364,7 @@ class _DetailAccumulator:
     def _utilisation(self, ev: Any) -> None:
         t = ev.t
         ss, sf = ev.of(SERVICE_STARTED), ev.of(SERVICE_FINISHED)
+        ss, sf = ss[ev.value[ss] != 0], sf[ev.value[sf] != 0]  # a server per job: value 0 rides along (serve: vehicle)
         dep, ret = ev.of(DEPARTED), ev.of(RETURNED)
         ts, tf = _distinct_tenders(ev, ev.of(TENDER_STARTED)), _distinct_tenders(ev, ev.of(TENDER_FINISHED))
         node_code = {x: k for k, x in enumerate(ev.nodes)}

@@ -110,3 +110,31 @@ def test_one_vehicle_link_keeps_its_share(
 def test_zero_still_closes(run_logged: Callable) -> None:
     lg = run_logged(scenario(1, 0.0, "depot"))
     assert in_window(lg.frame, "service_started", node="depot") == 0
+
+
+def test_bottleneck_reader_counts_the_servers_left(run_logged: Callable) -> None:
+    """3 servers at 0.5 keep 2: one lot every 2 days (1 in service at most) never saturates the depot.
+
+    By hand: a lot arrives every 2 days and takes 4/3 days, so at most 1 of the 2 servers left is
+    busy; the "saturated" rule (busy >= servers left, work present) finds no active period in the
+    window. Flooring 1.5 to 1 server would call it saturated whenever a lot is in service.
+    """
+    from results.bottlenecks import active_periods
+
+    d = scenario(3, 0.5, "depot")
+    slow = d.model_copy(
+        update={
+            "nodes": [
+                n.model_copy(update={"products": [n.products[0].model_copy(update={"rate_per_day": 0.5})]})  # type: ignore[union-attr]
+                if n.kind == "supplier"
+                else n
+                for n in d.nodes
+            ]
+        }
+    )
+    lg = run_logged(slow)
+    f = lg.frame
+    assert in_window(f, "service_finished", node="depot") == pytest.approx(DAYS / 2, abs=1)
+    periods = active_periods(lg.table, slow, end=lg.result.end_day)["node:depot"]
+    inside = np.clip(periods, D0, D0 + DAYS)
+    assert float((inside[:, 1] - inside[:, 0]).sum()) == 0.0

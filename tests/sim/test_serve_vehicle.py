@@ -96,3 +96,42 @@ def test_one_job_per_vehicle(
     k = compute_kpis(lg.table, s, end=lg.result.end_day)
     busy_days = k[("busy_mean", None, "border", None)] * lg.result.end_day  # type: ignore[operator]
     assert busy_days == pytest.approx(jobs)
+
+
+def test_bottleneck_reader_sees_one_lane_per_truck(run_logged: Callable) -> None:
+    """2 lanes, one truck of 3 lots: one lane clears it, the other stays idle, so the border is never saturated.
+
+    Counting each lot in service as a busy lane would read 3 busy lanes out of 2 for a day.
+    """
+    from results.bottlenecks import active_periods
+
+    d = scenario("vehicle").model_dump(by_alias=True)
+    border = next(n for n in d["nodes"] if n["id"] == "border")
+    border["servers"] = 2
+    d["requirements"][0]["qty"] = 30
+    d["links"][0]["vehicles"] = 1
+    s = Scenario.model_validate(d)
+    lg = run_logged(s)
+    f = lg.frame
+    starts = f.t[f.where("service_started", node="border")]
+    assert len(starts) == 3 and len(set(starts.tolist())) == 1  # one job of 3 lots
+    periods = active_periods(lg.table, s, end=lg.result.end_day)["node:border"]
+    assert len(periods) == 0
+
+
+def test_report_utilisation_counts_jobs(tmp_path: Any) -> None:
+    """The report's weekly utilisation of the 1-lane border: 10 busy days per vehicle (30 per lot), by hand."""
+    import sys
+    from pathlib import Path
+
+    from results.report_data import load_run
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from rundirs import make_run_dir
+
+    for serve, busy_days in (("vehicle", 10), ("lot", 30)):
+        s = scenario(serve)
+        data = load_run(make_run_dir(tmp_path / serve, s))
+        ((res, util),) = [(r, u) for r, u in data.detail.util.items() if r.id == "border"]
+        weeks = np.diff(data.week_edges)
+        assert float((util[0] * weeks).sum()) * res.capacity == pytest.approx(busy_days), serve
