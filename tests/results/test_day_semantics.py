@@ -52,7 +52,9 @@ def one_lot(transit_days: float, need_by: dt.date = NEED_BY, horizon_days: float
                     "return_days": 1,
                 }
             ],
-            "requirements": [{"id": "R", "unit": "u", "item": "box", "qty": 10, "need_by": need_by, "channel": "domestic"}],
+            "requirements": [
+                {"id": "R", "unit": "u", "item": "box", "qty": 10, "need_by": need_by, "channel": "domestic"}
+            ],
         }
     )
 
@@ -67,8 +69,12 @@ def test_the_need_by_date_ends_a_day_after_it_starts() -> None:
     assert due_day(5.0) == 6.0
 
 
-@pytest.mark.parametrize(("transit_days", "late_days", "on_time"), [(5.5, -0.5, True), (5.0, -1.0, True), (6.5, 0.5, False)])
-def test_a_lot_delivered_during_its_need_by_date_is_on_time(transit_days: float, late_days: float, on_time: bool) -> None:
+@pytest.mark.parametrize(
+    ("transit_days", "late_days", "on_time"), [(5.5, -0.5, True), (5.0, -1.0, True), (6.5, 0.5, False)]
+)
+def test_a_lot_delivered_during_its_need_by_date_is_on_time(
+    transit_days: float, late_days: float, on_time: bool
+) -> None:
     """Delivered at day 5.5 (12:00 on the need-by date): on time, 0.5 days early; at 6.5: 0.5 days late."""
     s = one_lot(transit_days)
     log, result = run(s)
