@@ -162,7 +162,7 @@ def core_scenario(spec: CoreSpec) -> Scenario:
     links += [link(h, "border", spec.hub_lots_per_day(k)) for k, h in enumerate(hubs)]
     links += [link("border", "depot", spec.lots_per_day)]
     links += [link("depot", u, spec.lots_per_day / spec.units) for u in units]
-    need_by = START + dt.timedelta(days=int(spec.horizon_days()))
+    need_by = START + dt.timedelta(days=int(spec.horizon_days()) - 1)  # the last whole day the run covers
     requirements = [
         {
             "id": f"R{k}",
