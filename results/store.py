@@ -278,6 +278,7 @@ class PartWriter:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.max_queued_batches)
         self._error: BaseException | None = None
         self._done = False
+        self._stop_sent = False
         self._aborted = False
         try:
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
@@ -320,10 +321,13 @@ class PartWriter:
         self._queue.put(batch)
 
     def _stop(self) -> None:
-        if not self._done:
-            self._done = True
+        # safe to call again after a KeyboardInterrupt cut it short: the sentinel is sent until
+        # it is known to be queued, and the thread is always waited for
+        self._done = True
+        if not self._stop_sent:
             self._queue.put(_STOP)
-            self._thread.join()
+            self._stop_sent = True
+        self._thread.join()
 
     def close(self) -> tuple[str, int]:
         """Finish the file, fsync it, rename it to ``path``; returns ``(sha256, rows)``."""
@@ -451,7 +455,8 @@ class RunStore:
             raise StoreError(f"{self.root}: exists and is not a directory")
         if self.root.is_dir():
             entries = list(self.root.iterdir())
-            if entries and not overwrite:
+            # a run killed while its first manifest was written leaves only temporary files
+            if not overwrite and any(not p.name.startswith(TMP_PREFIX) for p in entries):
                 raise StoreError(
                     f"{self.root}: directory is not empty (use --overwrite, or --resume to continue a run)"
                 )
@@ -573,6 +578,10 @@ class RunStore:
         self.manifest["parts"] = parts
         self.write_manifest()
         return entry
+
+    def remove_temporary_files(self) -> list[Path]:
+        """Remove every ``.tmp-*`` file of the run (after a stop, when no part is being written)."""
+        return _clean_tmp(self.root)
 
     def finished_parts(self) -> set[tuple[str, int]]:
         """Parts listed in the manifest whose file exists with the recorded sha256."""

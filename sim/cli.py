@@ -177,6 +177,9 @@ OutDir = Annotated[
     ),
 ]
 Overwrite = Annotated[bool, typer.Option(help="Replace an existing run directory.")]
+Resume = Annotated[
+    bool, typer.Option(help="Continue an interrupted run in --out, skipping finished parts (same arguments).")
+]
 Fmt = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
 ReportFlag = Annotated[bool, typer.Option("--report", help="Also write RUN/report.html.")]
 
@@ -325,6 +328,7 @@ def compare(
     seed: Seed = None,
     out_dir: OutDir = None,
     overwrite: Overwrite = False,
+    resume: Resume = False,
     target_halfwidth: Annotated[
         str | None, typer.Option(help="Add replications until every ranked CI half-width is within this, e.g. 5%.")
     ] = None,
@@ -355,6 +359,7 @@ def compare(
         target,
         seed=seed,
         overwrite=overwrite,
+        resume=resume,
         jobs=jobs,
         scheduler=scheduler,
         scheduler_file=scheduler_file,
@@ -379,6 +384,7 @@ def sweep(
     seed: Seed = None,
     out_dir: OutDir = None,
     overwrite: Overwrite = False,
+    resume: Resume = False,
     fmt: Fmt = "table",
     jobs: Jobs = 1,
     scheduler: Scheduler = None,
@@ -405,6 +411,7 @@ def sweep(
         target,
         seed=seed,
         overwrite=overwrite,
+        resume=resume,
         jobs=jobs,
         scheduler=scheduler,
         scheduler_file=scheduler_file,
@@ -443,34 +450,48 @@ def _click_exceptions() -> tuple[type[BaseException], ...]:
 
 
 def main() -> None:
-    """Console-script entry: run the app, turning aidflow errors into exit codes without tracebacks."""
+    """Console-script entry: run the app and exit with the contract's code, without tracebacks.
+
+    Exit codes: 0 ok, 1 the run failed (a deadlock, a model failure, an exhausted event budget,
+    an error inside a replication), 2 bad input or usage, 130 interrupted (Ctrl-C). ``app``
+    runs with ``standalone_mode=False``, so click returns the code of a ``typer.Exit`` instead
+    of exiting: it is passed on here.
+    """
+    from sim.stops import RunFailed, RunInterrupted
+
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ScenarioError as exc:
         for p in exc.problems:
             err.print(str(p), markup=False)
         n = len(exc.problems)
         err.print(f"{n} problem{'s' if n != 1 else ''}; nothing was run.", markup=False)
         sys.exit(2)
+    except RunInterrupted as exc:
+        err.print(str(exc), markup=False)  # one line, naming the --resume command
+        sys.exit(exc.exit_code)
+    except RunFailed as exc:
+        if os.environ.get("AIDFLOW_DEBUG"):
+            raise
+        err.print(f"run failed: {exc} (set AIDFLOW_DEBUG=1 for the traceback)", markup=False)
+        sys.exit(exc.exit_code)
     except AidflowError as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted", markup=False)
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):  # click turns Ctrl-C outside a run into Abort
         err.print("interrupted", markup=False)
         sys.exit(130)
     except Exception as exc:  # click usage errors and the unexpected
         if isinstance(exc, _click_exceptions()):
             exc.show(file=sys.stderr)  # type: ignore[attr-defined]
-            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+            sys.exit(max(2, int(exc.exit_code)))  # type: ignore[attr-defined]  # usage or input: 2
         if os.environ.get("AIDFLOW_DEBUG"):
             raise
         err.print(f"internal error: {type(exc).__name__}: {exc} (set AIDFLOW_DEBUG=1 for the traceback)", markup=False)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

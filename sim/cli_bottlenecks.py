@@ -3,7 +3,7 @@
 Usage::
 
     aidflow bottlenecks S.yaml [-n R] [--top K] [--add 1|25%] [--chain D] [--strategy S]
-                               [--rule saturated|occupied] [--seed N] [--out DIR] [--overwrite]
+                               [--rule saturated|occupied] [--seed N] [--out DIR] [--overwrite|--resume]
                                [-j N] [--format table|json] [-q]
     aidflow bottlenecks RUN    [--strategy S] [--rule ...] [--format table|json]
 
@@ -144,6 +144,9 @@ def bottlenecks(
         Path | None, typer.Option("--out", help="Run directory (default runs/<scenario>-bottlenecks[-<strategy>]).")
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Continue an interrupted run in --out, skipping finished parts (same arguments).")
+    ] = False,
     jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local worker processes.", min=1, max=256)] = 1,
     fmt: Annotated[str, typer.Option("--format", help="Output format: table or json.")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (for scripts).")] = False,
@@ -161,9 +164,31 @@ def bottlenecks(
     if scenario.is_dir():
         report = _from_run(scenario, strategy, rule)
     else:
-        report = _from_scenario(
-            scenario, replications, top, add, chain, strategy, rule, seed, out_dir, overwrite, jobs, quiet, err
-        )
+        started: list[Any] = []  # the experiments run so far (a Ctrl-C between two is an interrupted run too)
+        try:
+            report = _from_scenario(
+                scenario,
+                replications,
+                top,
+                add,
+                chain,
+                strategy,
+                rule,
+                seed,
+                out_dir,
+                overwrite,
+                resume,
+                jobs,
+                quiet,
+                err,
+                started,
+            )
+        except KeyboardInterrupt:
+            if not started:
+                raise
+            from sim.cli_run import interrupted
+
+            raise interrupted(started[-1]) from None
     for m in report.messages:
         err.print(m, markup=False)
     if fmt == "json":
@@ -195,9 +220,11 @@ def _from_scenario(
     seed: int | None,
     out_dir: Path | None,
     overwrite: bool,
+    resume: bool,
     jobs: int,
     quiet: bool,
     err: Console,
+    started: list[Any],
 ) -> BottleneckReport:
     from network.capacity import bounds
     from network.horizon import horizon_bounds
@@ -226,8 +253,10 @@ def _from_scenario(
         raise BottleneckError(f"--strategy: no strategy {strategy!r} in {path} (known: {', '.join(known)})")
     base = s.with_strategy(strategy)
     target = out_dir if out_dir is not None else default_run_dir(s.name, "bottlenecks", [strategy])
-    if not overwrite and target.is_dir() and any(target.iterdir()):
-        raise BottleneckError(f"{target}: directory is not empty (use --overwrite to replace it, or another --out)")
+    if not overwrite and not resume and target.is_dir() and any(target.iterdir()):
+        raise BottleneckError(
+            f"{target}: directory is not empty (use --overwrite to replace it, --resume to continue it, or another --out)"
+        )
     points: list[dict[str, Any]] = [{}]
     messages: list[str] = []
 
@@ -242,12 +271,15 @@ def _from_scenario(
             out_dir=target,
             seed=seed,
             overwrite=overwrite,
-            resume=not first,
+            resume=resume or not first,
             jobs=jobs,
             quiet=quiet,
             argv=tuple(sys.argv[1:]),
             points=list(points),
+            points_grow=True,  # the variants depend on the base's ranking: a resume may not know them yet
+            settings={"command": "bottlenecks", "top": top, "add": str(addition), "chain": chain_depth, "rule": rule},
         )
+        started.append(exp)
         outcome = execute(exp, err)
         messages.extend(f"failed: {m}" for m in outcome.messages)
         return outcome

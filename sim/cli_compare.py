@@ -152,6 +152,8 @@ def compare_command(
         exp.resume = True
         err.print(f"widening to {exp.replications} replications", markup=False)
         outcome = execute(exp, err)
+    for m in outcome.messages:  # the replications that deadlocked or failed (exit 1)
+        err.print(m, markup=False)
     if outcome.kpis is None:
         return 1
     diffs = [
@@ -219,6 +221,8 @@ def sweep_command(exp: Experiment, specs: list[ParamSpec], fmt: str, out: Consol
     from results.store import atomic_write_parquet
 
     outcome = execute(exp, err)
+    for m in outcome.messages:  # the replications that deadlocked or failed (exit 1)
+        err.print(m, markup=False)
     if outcome.kpis is None or exp.points is None:
         return 1
     summary = summarise([outcome.kpis]).to_pylist()
@@ -244,7 +248,8 @@ def sweep_command(exp: Experiment, specs: list[ParamSpec], fmt: str, out: Consol
         for r in head:
             lo, hi = r["ci95_low"], r["ci95_high"]
             ci = "" if lo is None or hi is None else f"[{lo:,.2f}, {hi:,.2f}]"
-            t.add_row(str(r["point"]), *(f"{r[p.path]:g}" for p in specs), r["kpi"], f"{r['mean']:,.2f}", ci)
+            mean = "" if r["mean"] is None else f"{r['mean']:,.2f}"  # None: no lot delivered at this point
+            t.add_row(str(r["point"]), *(f"{r[p.path]:g}" for p in specs), r["kpi"], mean, ci)
         out.print(t)
         out.print(f"response table: {exp.out_dir / 'sweep.parquet'}")
     return 1 if outcome.failed else 0

@@ -6,15 +6,26 @@ batches straight into its Parquet part, otherwise workers return Arrow IPC bytes
 process writes the part. Parts are recorded in the manifest as they finish (so ``--resume``
 skips them), and KPIs are recomputed from every part read back from disk, in a fixed
 (strategy, replication) order, so results never depend on completion order.
+
+How a run ends is always in its manifest: ``completed``; ``failed`` (a replication deadlocked
+or failed, or an exception escaped one: exit 1); ``interrupted`` (Ctrl-C: exit 130, and one
+line on stderr naming the ``--resume`` command). ``--resume`` continues only the same run: a
+different scenario file, seed, strategy set, sweep points or event budget is refused (exit 2).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
 import io
-from dataclasses import dataclass
+import json
+import shlex
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +33,39 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from scenarios.errors import AidflowError
 from scenarios.schema import Scenario
+from sim.stops import RunFailed, RunInterrupted, TaskFailed
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Experiment", "Outcome", "execute", "resolved_yaml", "summary_table"]
+__all__ = [
+    "Experiment",
+    "Outcome",
+    "execute",
+    "interrupted",
+    "open_store",
+    "resolved_yaml",
+    "resume_command",
+    "resume_differences",
+    "summary_table",
+]
 
-HEADLINE = ("units_delivered", "units_lost", "lead_time_p50_days", "lead_time_p90_days", "otif", "fill_rate")
+HEADLINE = (
+    "units_delivered",
+    "units_lost",
+    "lead_time_p50_days",
+    "lead_time_p90_days",
+    "otif",
+    "fill_rate",
+    "total_cost_eur",
+    "cost_per_delivered_unit_eur",
+    "pledge_on_time_share",
+    "budget_spent_eur",
+    "budget_left_eur",
+)
+"""KPIs of the run summary table: whole run, per item, and per donor for the budget rows."""
 
 
 def resolved_yaml(scenario: Scenario, strategy: str | None) -> str:
@@ -65,6 +101,10 @@ class Experiment:
     quiet: bool = False
     argv: tuple[str, ...] = ()
     points: list[dict[str, Any]] | None = None
+    points_grow: bool = False
+    """The points may extend those of the run being resumed (``bottlenecks`` adds variants as it learns)."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """Command options that decide the parts beyond the fields above; a resume must repeat them."""
 
 
 @dataclass
@@ -81,39 +121,197 @@ def _label(strategy: str, point: int) -> str:
     return strategy if point < 0 else f"{strategy}-pt{point:03d}"
 
 
-def execute(exp: Experiment, err: Console, store: Any = None) -> Outcome:
-    """Run every task of ``exp`` into its run directory; return the KPI table and status."""
+def resume_command(exp: Experiment) -> str:
+    """The command line that continues ``exp``: its own, with ``--resume`` instead of ``--overwrite``."""
+    if not exp.argv:
+        return f"the same command with --out {shlex.quote(str(exp.out_dir))} --resume"
+    args = [a for a in exp.argv if a not in ("--overwrite", "--no-resume")]
+    if "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["aidflow", *args])
+
+
+def execute(exp: Experiment, err: Console) -> Outcome:
+    """Run every task of ``exp`` into its run directory; return the KPI table and status.
+
+    A finished experiment's manifest says ``completed`` (or ``failed`` when a replication
+    deadlocked or failed: ``Outcome.failed`` counts them). Ctrl-C stops it cleanly: workers are
+    stopped, the manifest says ``interrupted`` and ``RunInterrupted`` names the ``--resume``
+    command. An exception inside a replication marks the manifest ``failed`` with the message
+    and raises ``RunFailed`` (an ``AidflowError`` such as a Dask that cannot be reached is
+    recorded and raised as it is).
+
+    Raises:
+        RunInterrupted: SIGINT (exit 130).
+        RunFailed: an error inside a replication or while writing its part (exit 1).
+        StoreError: the run directory cannot be used, or ``--resume`` does not match it (exit 2).
+    """
+    from sim.executors import check_scheduler
+
+    check_scheduler(exp.scheduler, exp.scheduler_file)  # before the run directory is touched
+    root_seed = exp.scenario.seed if exp.seed is None else exp.seed
+    store = open_store(exp, root_seed)
+    try:
+        return _execute(exp, err, store)
+    except KeyboardInterrupt:
+        raise interrupted(exp, store) from None
+    except TaskFailed as exc:
+        strategy, point, rep = exc.key
+        message = f"{_label(strategy, point)} rep {rep}: {type(exc.cause).__name__}: {exc.cause}"
+        with _sigint_ignored():
+            store.set_status("failed", message)
+        raise RunFailed(message) from exc.cause
+    except AidflowError as exc:
+        with _sigint_ignored():
+            store.set_status("failed", str(exc))
+        raise
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        with _sigint_ignored():
+            store.set_status("failed", message)
+        raise RunFailed(message) from exc
+
+
+def interrupted(exp: Experiment, store: Any = None) -> RunInterrupted:
+    """Record that ``exp``'s command was interrupted; return the exception that says how to resume.
+
+    The manifest's status becomes ``interrupted`` and temporary files are removed (every writer
+    has stopped by then). Commands that do more than one ``execute`` (``bottlenecks``) call it
+    for a Ctrl-C that lands between two.
+    """
+    from results.store import RunStore
+
+    with _sigint_ignored():
+        if store is None:
+            store = RunStore.open_existing(exp.out_dir)
+        store.remove_temporary_files()
+        store.set_status("interrupted", "interrupted by the user (SIGINT); continue it with --resume")
+    return RunInterrupted(
+        f"interrupted: {exp.out_dir} is kept (status interrupted); continue with: {resume_command(exp)}"
+    )
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore a second Ctrl-C while the manifest records how the run ended (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def open_store(exp: Experiment, root_seed: int) -> Any:
+    """The run directory of ``exp``: a new one, or (``resume``) the one to continue, checked.
+
+    ``--resume`` on a directory that does not exist (or holds nothing but temporary files)
+    starts the run; on a directory with a manifest it continues it, after
+    ``resume_differences`` found nothing that would mix two different runs. When the run asks
+    for fewer replications than the directory was started with, the run's own count is kept
+    (a resume completes the run as started; a larger ``-n`` extends it).
+
+    Raises:
+        StoreError: not a run directory, or a resume that would mix two runs (exit 2).
+    """
+    from results.store import MANIFEST, TMP_PREFIX, RunStore, StoreError, read_manifest
+
+    s = exp.scenario
+    sha = hashlib.sha256(exp.scenario_path.read_bytes()).hexdigest()
+    root = exp.out_dir
+    if exp.resume and (root / MANIFEST).is_file():
+        differences = resume_differences(read_manifest(root), exp, root_seed, sha)
+        if differences:
+            raise StoreError(
+                f"--resume: {root} holds a different run: "
+                + "; ".join(differences)
+                + ". Repeat the run's own arguments to continue it, or start afresh with --overwrite"
+            )
+        store = RunStore.open_existing(root)
+        exp.replications = max(exp.replications, int(store.manifest.get("replications") or 0))
+        store.set_status("running")
+        return store
+    if exp.resume and root.is_dir() and any(not p.name.startswith(TMP_PREFIX) for p in root.iterdir()):
+        raise StoreError(
+            f"--resume: {root} has no {MANIFEST}, so there is no run to continue (it was stopped before "
+            "it started, or it is not a run directory); start the run afresh with --overwrite"
+        )
+    store = RunStore(
+        root,
+        overwrite=exp.overwrite or exp.resume,
+        scenario_name=s.name,
+        scenario_sha256=sha,
+        seeds=[root_seed],
+        args=list(exp.argv),
+    )
+    only = exp.strategies[0] if len(exp.strategies) == 1 else None
+    store.write_scenario(resolved_yaml(s, only))
+    return store
+
+
+def resume_differences(manifest: dict[str, Any], exp: Experiment, root_seed: int, sha256: str) -> list[str]:
+    """What would make ``--resume`` mix two runs: each difference as a phrase (none: [] ).
+
+    Compared: the scenario file's sha256, the root seed, the strategies, the sweep points
+    (``Experiment.points``; a prefix either way when ``points_grow``), the event budget and the
+    command's own ``settings``. A field the manifest does not hold is not compared. The
+    replications are not compared: ``-n`` may grow on a resume.
+    """
+    out: list[str] = []
+    old_sha = manifest.get("scenario_sha256")
+    if old_sha is not None and old_sha != sha256:
+        out.append(f"the scenario file changed (sha256 {str(old_sha)[:12]}… when started, {sha256[:12]}… now)")
+    seeds = manifest.get("seeds")
+    if seeds and list(seeds) != [root_seed]:
+        given = ", ".join(str(x) for x in seeds)
+        out.append(f"seed {root_seed} (the run used --seed {given})")
+    if "strategies" in manifest and list(manifest["strategies"] or []) != list(exp.strategies):
+        out.append(
+            f"strategies {', '.join(exp.strategies)} (the run has {', '.join(manifest['strategies'] or []) or 'none'})"
+        )
+    if "points" in manifest:
+        old = manifest["points"] or []
+        new = json.loads(json.dumps(exp.points or [], default=str))
+        n = min(len(old), len(new))
+        same = old[:n] == new[:n] if exp.points_grow else old == new
+        if not same:
+            out.append(f"{len(new)} sweep point(s) {_brief(new)} (the run has {len(old)}: {_brief(old)})")
+    if "max_events" in manifest and manifest["max_events"] != exp.max_events:
+        old_budget = manifest["max_events"]
+        out.append(f"--max-events {exp.max_events or 'none'} (the run used {old_budget or 'none'})")
+    old_settings = manifest.get("settings")
+    if old_settings is not None:
+        new_settings = json.loads(json.dumps(exp.settings, default=str))
+        for key in sorted(set(old_settings) | set(new_settings)):
+            if old_settings.get(key) != new_settings.get(key):
+                out.append(f"{key} {new_settings.get(key)} (the run used {old_settings.get(key)})")
+    return out
+
+
+def _brief(points: list[Any], limit: int = 3) -> str:
+    text = ", ".join(json.dumps(p, sort_keys=True) for p in points[:limit])
+    return f"[{text}{', …' if len(points) > limit else ''}]"
+
+
+def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
     import pyarrow as pa
 
     from results.kpis import kpi_table
-    from results.store import RunStore, read_events
+    from results.store import read_events
     from scenarios.strategies import apply_overrides
-    from sim.executors import check_scheduler, make_executor
+    from sim.executors import make_executor
     from sim.experiment import plan, submit_all
 
-    check_scheduler(exp.scheduler, exp.scheduler_file)  # before the run directory is touched
     s = exp.scenario
-    root_seed = s.seed if exp.seed is None else exp.seed
-    if store is None:
-        if exp.resume:
-            store = RunStore.open_existing(exp.out_dir)
-            store.set_status("running")
-        else:
-            store = RunStore(
-                exp.out_dir,
-                overwrite=exp.overwrite,
-                scenario_name=s.name,
-                scenario_sha256=hashlib.sha256(exp.scenario_path.read_bytes()).hexdigest(),
-                seeds=[root_seed],
-                args=list(exp.argv),
-            )
-            only = exp.strategies[0] if len(exp.strategies) == 1 else None
-            store.write_scenario(resolved_yaml(s, only))
     store.update(
         strategies=exp.strategies,
         replications=exp.replications,
         scenario_file=str(exp.scenario_path),
         points=exp.points,
+        max_events=exp.max_events,
+        settings=exp.settings,
     )
     done_parts = store.finished_parts()
     done = {
@@ -151,10 +349,12 @@ def execute(exp: Experiment, err: Console, store: Any = None) -> Outcome:
                 writer = store.open_part(_label(t.strategy, t.point), t.replication)
                 try:
                     result = run_task_with_progress(t, writer, tick)
-                except BaseException:
+                    sha, rows = writer.close()
+                except BaseException as exc:
                     writer.abort()
+                    if isinstance(exc, Exception):
+                        raise TaskFailed(t.key, exc) from exc
                     raise
-                sha, rows = writer.close()
                 record(t.key, result, sha, rows)
                 bar.advance(task_id)
         else:
@@ -166,10 +366,10 @@ def execute(exp: Experiment, err: Console, store: Any = None) -> Outcome:
                         with pa.ipc.open_stream(tr.ipc) as reader:
                             for batch in reader:
                                 writer(batch)
+                        sha, rows = writer.close()
                     except BaseException:
                         writer.abort()
                         raise
-                    sha, rows = writer.close()
                     record(tr.task_key, tr.result, sha, rows)
                     bar.advance(task_id)
     tables = []

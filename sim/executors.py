@@ -9,12 +9,18 @@ cluster, whose workers must have the same aidflow installed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
+import os
+import signal
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,16 +87,68 @@ def check_scheduler(scheduler: str | None, scheduler_file: str | None = None, ti
             raise AidflowError(f"cannot reach the Dask scheduler {address} ({what}): {exc}") from None
 
 
+def _worker_init(alive: Connection) -> None:
+    """Set up a local worker process: leave Ctrl-C to the command, and end with the command.
+
+    The command decides what SIGINT means (it stops the workers itself, see ``_stop_pool``),
+    so a worker ignores it: a Ctrl-C in a terminal reaches the whole process group, and a
+    worker waiting for a task would otherwise die printing a traceback. ``alive`` is the read
+    end of a pipe whose only write end the command holds; nothing is ever written, so the
+    read returns when the command is gone, even killed with SIGKILL (a forkserver's workers
+    are not its children and share the pool's pipes, so they would otherwise wait forever),
+    and the worker exits at once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            alive.recv_bytes()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="aidflow-command-watch", daemon=True).start()
+
+
+def _stop_pool(pool: ProcessPoolExecutor, timeout_s: float = 5.0) -> None:
+    """Stop ``pool`` now: cancel the queued tasks and end the running ones with their workers."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    deadline = time.monotonic() + timeout_s
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+
+
 @contextmanager
 def make_executor(jobs: int = 1, scheduler: str | None = None, scheduler_file: str | None = None) -> Iterator[Executor]:
-    """The executor for ``-j``/``--scheduler``/``--scheduler-file``, closed on exit."""
+    """The executor for ``-j``/``--scheduler``/``--scheduler-file``, closed on exit.
+
+    On a normal exit the executor finishes its work; when the body raises (Ctrl-C, a failed
+    task) local workers are stopped at once (queued tasks cancelled, running ones terminated)
+    and a LocalCluster is closed, so no worker process outlives the command.
+    """
     if scheduler is None and scheduler_file is None:
         if jobs <= 1:
             yield SerialExecutor()
             return
         ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            yield pool
+        alive_r, alive_w = ctx.Pipe(duplex=False)  # closing alive_w (or dying) ends the workers
+        try:
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(alive_r,))
+            try:
+                yield pool
+            except BaseException:
+                _stop_pool(pool)
+                raise
+            pool.shutdown(wait=True)
+        finally:
+            alive_w.close()
+            alive_r.close()
         return
     try:
         from distributed import Client, LocalCluster
@@ -100,7 +158,8 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, scheduler_file: s
         cluster = LocalCluster(n_workers=max(jobs, 1), threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
         try:
-            yield client.get_executor(pure=False)
+            with _cancelled_on_error(client.get_executor(pure=False)) as executor:
+                yield executor
         finally:
             client.close()
             cluster.close()
@@ -110,6 +169,18 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, scheduler_file: s
     except (OSError, ValueError) as exc:
         raise AidflowError(f"cannot reach the Dask scheduler {scheduler or scheduler_file}: {exc}") from exc
     try:
-        yield client.get_executor(pure=False)
+        with _cancelled_on_error(client.get_executor(pure=False)) as executor:
+            yield executor
     finally:
         client.close()
+
+
+@contextmanager
+def _cancelled_on_error(executor: Executor) -> Iterator[Executor]:
+    """A Dask executor whose unfinished tasks are cancelled when the body raises (Ctrl-C)."""
+    try:
+        yield executor
+    except BaseException:
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=False)  # Dask's ClientExecutor: cancels the unfinished futures
+        raise

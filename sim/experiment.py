@@ -19,6 +19,7 @@ from typing import Any
 from scenarios.schema import Scenario
 from scenarios.strategies import apply_overrides
 from sim.run import RunResult, run
+from sim.stops import TaskFailed
 
 __all__ = ["Task", "TaskResult", "plan", "run_task", "submit_all"]
 
@@ -97,7 +98,15 @@ def run_task(task: Task, sink: Callable[[Any], None] | None = None) -> TaskResul
 
 
 def submit_all(executor: Executor, tasks: list[Task]) -> Iterator[TaskResult]:
-    """Run ``tasks`` on ``executor``; yield results as they complete."""
-    futures: list[Future[TaskResult]] = [executor.submit(run_task, t) for t in tasks]
+    """Run ``tasks`` on ``executor``; yield results as they complete.
+
+    Raises:
+        TaskFailed: a task raised an exception (``key`` names the task, ``cause`` is it).
+    """
+    futures: dict[Future[TaskResult], Task] = {executor.submit(run_task, t): t for t in tasks}
     for fut in as_completed(futures):
-        yield fut.result()
+        try:
+            result = fut.result()
+        except Exception as exc:
+            raise TaskFailed(futures[fut].key, exc) from exc
+        yield result
