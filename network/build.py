@@ -55,6 +55,7 @@ from scenarios.schema import (
 
 __all__ = [
     "HANDLING_KINDS",
+    "MAX_LOTS_PER_VEHICLE",
     "PHYSICAL_KINDS",
     "build_graph",
     "link_edges",
@@ -70,6 +71,9 @@ PHYSICAL_KINDS: tuple[str, ...] = ("supplier", "hub", "border", "depot", "unit")
 """Node kinds that lots pass through; donors and agencies move money, not lots."""
 
 _FIT_TOLERANCE = 1e-9
+
+MAX_LOTS_PER_VEHICLE = 10**24
+"""The most lots ``lots_per_vehicle`` counts: more than the language allows (1e12 m3 / 1e-9 m3)."""
 
 
 def lot_volume_m3(item: Item) -> float:
@@ -87,7 +91,9 @@ def lot_volume_m3(item: Item) -> float:
 def lots_per_vehicle(capacity_m3: float, lot_m3: float) -> int:
     """Whole lots of ``lot_m3`` that fit in a vehicle of ``capacity_m3``.
 
-    A relative tolerance of 1e-9 absorbs floating-point noise, so that ``0.3 m3 / 0.1 m3`` is 3.
+    A relative tolerance of 1e-9 absorbs floating-point noise, so that ``0.3 m3 / 0.1 m3`` is 3
+    (it adds at most the one lot the quotient falls short of). A quotient that overflows (a
+    tiny lot in a big vehicle) gives ``MAX_LOTS_PER_VEHICLE`` instead of an error.
 
     Args:
         capacity_m3: Vehicle capacity in m3.
@@ -102,7 +108,15 @@ def lots_per_vehicle(capacity_m3: float, lot_m3: float) -> int:
         >>> lots_per_vehicle(0.5, 1.0)
         0
     """
-    return math.floor(capacity_m3 / lot_m3 * (1 + _FIT_TOLERANCE))
+    if not lot_m3 > 0:  # a lot volume that underflowed to 0
+        return MAX_LOTS_PER_VEHICLE if capacity_m3 > 0 else 0
+    quotient = capacity_m3 / lot_m3
+    if not quotient < MAX_LOTS_PER_VEHICLE:  # overflowed to inf, or past counting
+        return MAX_LOTS_PER_VEHICLE
+    lots = math.floor(quotient)
+    if quotient != lots and (lots + 1) - quotient <= _FIT_TOLERANCE * quotient:
+        lots += 1
+    return lots
 
 
 def peak_rate_per_day(product: Product) -> float:

@@ -80,6 +80,8 @@ _YAML_TAG = "tag:yaml.org,2002:"
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FUNCTION_LOC = re.compile(r"^function-(?:before|after|wrap|plain)\[.*\]$", re.DOTALL)
 _ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
+_TAGS = ("kind", "dist", "rule")
+"""Discriminator fields of the language's tagged unions."""
 
 
 class _Stop(Exception):
@@ -669,9 +671,15 @@ def _union_members(ann: Any) -> list[type[BaseModel]]:
 
 
 def _tag_of(model: type[BaseModel]) -> tuple[str, list[str]] | None:
-    """(discriminator field, its literal values) of a union member."""
-    for name, info in model.model_fields.items():
-        if get_origin(info.annotation) is Literal:
+    """(discriminator field, its literal values) of a union member.
+
+    The language's tags are ``kind``, ``dist`` and ``rule``; another literal field of the
+    model (a hub's ``serve``...) is a choice, not its tag.
+    """
+    literals = {n: info for n, info in model.model_fields.items() if get_origin(info.annotation) is Literal}
+    for name in (*_TAGS, *literals):
+        info = literals.get(name)
+        if info is not None:
             return name, [str(v) for v in get_args(info.annotation)]
     return None
 

@@ -29,12 +29,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "MAX_QTY",
+    "MIN_PERIOD_DAYS",
+    "MIN_RATE_PER_YEAR",
+    "MIN_VOLUME_M3",
     "Agency",
     "Border",
     "Depot",
@@ -74,13 +80,35 @@ MAX_QTY = 10**12
 """Largest quantity (units, EUR) the language accepts."""
 
 Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
-PosFloat = Annotated[float, Field(gt=0, le=1e12)]
-NonNegFloat = Annotated[float, Field(ge=0, le=1e12)]
-Probability = Annotated[float, Field(ge=0, le=1)]
-Qty = Annotated[int, Field(gt=0, le=MAX_QTY)]
-NonNegQty = Annotated[int, Field(ge=0, le=MAX_QTY)]
-Count = Annotated[int, Field(gt=0, le=100_000)]
-Money = Annotated[float, Field(ge=0, le=MAX_QTY)]
+PosFloat = Annotated[StrictFloat, Field(gt=0, le=1e12)]
+NonNegFloat = Annotated[StrictFloat, Field(ge=0, le=1e12)]
+Probability = Annotated[StrictFloat, Field(ge=0, le=1)]
+Qty = Annotated[StrictInt, Field(gt=0, le=MAX_QTY)]
+NonNegQty = Annotated[StrictInt, Field(ge=0, le=MAX_QTY)]
+Count = Annotated[StrictInt, Field(gt=0, le=100_000)]
+Money = Annotated[StrictFloat, Field(ge=0, le=MAX_QTY)]
+
+MIN_PERIOD_DAYS = 0.0006944
+"""Shortest period or outage the language accepts: a minute (1/1440 day, rounded down).
+
+Convoy intervals (``every_days``) and scheduled outages (``duration_days``) shorter than this
+are refused: a convoy every nanosecond would keep a run busy for ever without moving a lot.
+"""
+MIN_VOLUME_M3 = 1e-9
+"""Smallest unit volume accepted (a cubic millimetre): vehicle capacity / volume stays finite."""
+MIN_RATE_PER_YEAR = 1e-12
+"""Smallest random-disruption rate accepted: the mean gap 365 / rate stays a finite number of days."""
+
+
+def _not_a_number(value: Any) -> Any:
+    """Refuse a number (or boolean) where a date goes: ``start: 0`` is not 1970-01-01."""
+    if isinstance(value, (int, float)):
+        raise PydanticCustomError("date_type", "Input should be a valid date", {})
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
+"""A calendar date, written ``YYYY-MM-DD``; numbers are refused (no Unix timestamps)."""
 
 
 def due_day(need_by_day: float) -> float:
@@ -172,7 +200,7 @@ class Lognormal(_Strict):
 
     dist: Literal["lognormal"]
     mean: PosFloat
-    cv: Annotated[float, Field(gt=0, le=100)]
+    cv: Annotated[StrictFloat, Field(gt=0, le=100)]
 
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -250,17 +278,20 @@ class Item(_Strict):
     id: Id
     name: str = ""
     unit_value_eur: Money
-    volume_m3: Annotated[float, Field(gt=0, le=1e6)]
+    volume_m3: Annotated[
+        StrictFloat,
+        Field(ge=MIN_VOLUME_M3, le=1e6, description="Volume of one unit (m3), at least 1e-9 (a cubic millimetre)."),
+    ]
     lot_size: Qty
-    priority: Annotated[int, Field(ge=1, le=9)] = 5
+    priority: Annotated[StrictInt, Field(ge=1, le=9)] = 5
     cite: list[Id] = []
 
 
 class Location(_Strict):
     """WGS84 coordinates."""
 
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
+    lat: Annotated[StrictFloat, Field(ge=-90, le=90)]
+    lon: Annotated[StrictFloat, Field(ge=-180, le=180)]
 
 
 # --------------------------------------------------------------------------- nodes
@@ -276,7 +307,7 @@ class _NodeBase(_Strict):
 class Tranche(_Strict):
     """Money that becomes available to a donor on a date."""
 
-    date: dt.date
+    date: Date
     amount_eur: Money
 
 
@@ -296,7 +327,7 @@ class Agency(_NodeBase):
     kind: Literal["agency"]
     staff: Count
     tender_days: Dist
-    fee_share: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    fee_share: Annotated[StrictFloat, Field(ge=0, lt=1)] = 0.0
     award_policy: Literal["cheapest", "fastest", "split"] = "cheapest"
     pool_days: NonNegFloat = 0.0
 
@@ -305,7 +336,7 @@ class RampPoint(_Strict):
     """From ``day`` on, the line runs at ``factor`` times its base rate (linear in between)."""
 
     day: NonNegFloat
-    factor: Annotated[float, Field(ge=0, le=1e6)]
+    factor: Annotated[StrictFloat, Field(ge=0, le=1e6)]
 
 
 class LotTime(_Strict):
@@ -317,7 +348,7 @@ class LotTime(_Strict):
     """
 
     dist: Literal["fixed", "exponential", "lognormal"]
-    cv: Annotated[float, Field(gt=0, le=100)] | None = None
+    cv: Annotated[StrictFloat, Field(gt=0, le=100)] | None = None
 
     @model_validator(mode="after")
     def _cv(self) -> LotTime:
@@ -355,7 +386,7 @@ class Supplier(_NodeBase):
 
     kind: Literal["supplier"]
     country: str = ""
-    domestic: bool = False
+    domestic: StrictBool = False
     products: Annotated[list[Product], Field(min_length=1)]
 
 
@@ -420,7 +451,10 @@ class DispatchScheduled(_Strict):
     """Convoys leave every ``every_days`` from ``first_day``, with whatever waits."""
 
     rule: Literal["scheduled"]
-    every_days: PosFloat
+    every_days: Annotated[
+        StrictFloat,
+        Field(ge=MIN_PERIOD_DAYS, le=1e12, description="Days between departures, at least 0.0006944 (a minute)."),
+    ]
     first_day: NonNegFloat = 0.0
 
 
@@ -446,7 +480,7 @@ class Link(_Strict):
     dispatch: Dispatch = Field(default_factory=DispatchImmediate)
     loss_probability: Probability = 0.0
     distance_km: NonNegFloat | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
     cite: list[Id] = []
 
 
@@ -461,7 +495,7 @@ class RequirementStream(_Strict):
     """
 
     interarrival_days: Dist
-    until: dt.date
+    until: Date
     need_within_days: NonNegFloat | None = None
 
     @model_validator(mode="after")
@@ -482,9 +516,9 @@ class Requirement(_Strict):
     unit: Id
     item: Id
     qty: Qty
-    opens: dt.date | None = None
-    need_by: dt.date
-    priority: Annotated[int, Field(ge=1, le=9)] | None = None
+    opens: Date | None = None
+    need_by: Date
+    priority: Annotated[StrictInt, Field(ge=1, le=9)] | None = None
     funders: list[Id] = []
     channel: Literal["agency", "bilateral", "domestic"] = "agency"
     agency: Id | None = None
@@ -506,8 +540,11 @@ class ScheduledDisruption(_Strict):
     kind: Literal["scheduled"]
     id: Id
     target: Id
-    start: dt.date
-    duration_days: PosFloat
+    start: Date
+    duration_days: Annotated[
+        StrictFloat,
+        Field(ge=MIN_PERIOD_DAYS, le=1e12, description="Length of the outage in days, at least 0.0006944 (a minute)."),
+    ]
     capacity_factor: Probability = 0.0
     loss_probability: Probability = 0.0
 
@@ -518,7 +555,14 @@ class RandomDisruption(_Strict):
     kind: Literal["random"]
     id: Id
     target: Id
-    rate_per_year: Annotated[float, Field(gt=0, le=3650)]
+    rate_per_year: Annotated[
+        StrictFloat,
+        Field(
+            ge=MIN_RATE_PER_YEAR,
+            le=3650,
+            description="Expected outages per year (Poisson), from 1e-12 (practically never) to 3650 (ten a day).",
+        ),
+    ]
     duration_days: Dist
     capacity_factor: Probability = 0.0
     loss_probability: Probability = 0.0
@@ -535,7 +579,7 @@ class Policy(_Strict):
     channel: Literal["agency", "bilateral", "domestic"] | None = None
     routing_weight: Literal["transit_days", "distance_km", "hops"] = "transit_days"
     queue_discipline: Literal["fifo", "priority"] = "fifo"
-    item_priority: dict[Id, Annotated[int, Field(ge=1, le=9)]] = {}
+    item_priority: dict[Id, Annotated[StrictInt, Field(ge=1, le=9)]] = {}
 
 
 class Strategy(_Strict):
@@ -566,10 +610,10 @@ class Scenario(_Strict):
     name: Id
     question: str = ""
     description: str = ""
-    start: dt.date
-    horizon_days: Annotated[float, Field(gt=0, le=36_500)]
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
-    replications: Annotated[int, Field(ge=1, le=10_000)] = 1
+    start: Date
+    horizon_days: Annotated[StrictFloat, Field(gt=0, le=36_500)]
+    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 0
+    replications: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
     sources: list[Source] = []
     items: Annotated[list[Item], Field(min_length=1)]
     nodes: Annotated[list[Node], Field(min_length=1)]
@@ -635,6 +679,18 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
     problems += _dup_problems([i.id for i in s.items], "items")
     problems += _dup_problems([n.id for n in s.nodes], "nodes")
     problems += _dup_problems([lk.id for lk in s.links], "links")
+    first_node: dict[str, int] = {}
+    for i, n in enumerate(s.nodes):
+        first_node.setdefault(n.id, i)
+    for i, lk in enumerate(s.links):
+        if lk.id in first_node:
+            problems.append(
+                (
+                    ("links", i, "id"),
+                    f"{lk.id!r} is already the id of nodes[{first_node[lk.id]}]: nodes and links share one "
+                    "namespace (a disruption's target names either)",
+                )
+            )
     problems += _dup_problems([r.id for r in s.requirements], "requirements")
     problems += _dup_problems([d.id for d in s.disruptions], "disruptions")
     problems += _dup_problems([x.id for x in s.sources], "sources")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from scenarios.errors import AidflowError, ScenarioError
@@ -74,9 +75,9 @@ def validate(scenario: ScenarioPath) -> None:
     """Check a scenario file and print its summary (exit 2 with every problem if invalid)."""
     s, positions, checks = load_checked(scenario)
     kinds = Counter(n.kind for n in s.nodes)
-    out.print(f"[bold]{s.name}[/bold]  {scenario}  ok")
+    out.print(f"[bold]{escape(s.name)}[/bold]  {escape(str(scenario))}  ok")  # user text is not markup
     if s.question:
-        out.print(f"question: {s.question}")
+        out.print(f"question: {s.question}", markup=False)
     out.print(f"start {s.start.isoformat()}, horizon {s.horizon_days:g} days, seed {s.seed}")
     out.print(
         "nodes: "
@@ -303,7 +304,7 @@ def run(
         rows = summary.to_pylist() if summary is not None else []
         sys.stdout.write(json.dumps({"run": str(target), "status": outcome.status, "kpis": rows}, default=str) + "\n")
     elif summary is not None:
-        out.print(summary_table(summary, f"{s.name} ({strategy}): {reps} replication(s) -> {target}"))
+        out.print(summary_table(summary, escape(f"{s.name} ({strategy}): {reps} replication(s) -> {target}")))
     failed = bool(outcome.failed)
     if verify:
         from results.replay import verify_run

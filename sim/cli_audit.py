@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -213,7 +214,7 @@ def _print_state(
     start = scenario.start if scenario is not None else None
     name = scenario.name if scenario is not None else run.name
     out.print(
-        f"[bold]{name}[/bold]  {strategy} rep {rep}  state at {_day_text(st.t, start)} (day {st.t:.3f})"
+        f"[bold]{escape(name)}[/bold]  {escape(strategy)} rep {rep}  state at {_day_text(st.t, start)} (day {st.t:.3f})"
         f"  {st.rows}/{rows} rows applied",
     )
     if st.t > end_day + 1e-9:

@@ -198,7 +198,7 @@ def compare_command(
         for i, (s, m) in enumerate(ranking, 1):
             rt.add_row(str(i), s, f"{m:,.3f}")
         out.print(rt)
-        out.print(f"run directory: {exp.out_dir}")
+        out.print(f"run directory: {exp.out_dir}", markup=False)
     return 1 if outcome.failed else 0
 
 
@@ -251,5 +251,5 @@ def sweep_command(exp: Experiment, specs: list[ParamSpec], fmt: str, out: Consol
             mean = "" if r["mean"] is None else f"{r['mean']:,.2f}"  # None: no lot delivered at this point
             t.add_row(str(r["point"]), *(f"{r[p.path]:g}" for p in specs), r["kpi"], mean, ci)
         out.print(t)
-        out.print(f"response table: {exp.out_dir / 'sweep.parquet'}")
+        out.print(f"response table: {exp.out_dir / 'sweep.parquet'}", markup=False)
     return 1 if outcome.failed else 0

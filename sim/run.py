@@ -40,6 +40,7 @@ from scenarios.schema import (
     Unit,
     effective_channel,
 )
+from sim.budget import BudgetedEnvironment, default_event_budget
 from sim.log import EventLog
 from sim.model.context import Context, ReqState
 from sim.model.demand import donor_budget, requirement_process, requirement_stream
@@ -71,6 +72,10 @@ class RunResult:
     end: dict[str, Any] = field(default_factory=dict)
     blocked: list[str] = field(default_factory=list)
     error: str | None = None
+    events: int = 0
+    """Engine (SimPy) events processed."""
+    max_events: int | None = None
+    """The event budget the replication ran under (``sim.budget``)."""
 
 
 class _Deadlock(Exception):
@@ -94,7 +99,7 @@ def build_context(
 ) -> Context:
     """Compile ``scenario`` into a ready-to-run context with every process started."""
     s = scenario
-    env = simpy.Environment()
+    env = BudgetedEnvironment(max_events)
     items = [i.id for i in s.items]
     nodes = [n.id for n in s.nodes]
     links = [lk.id for lk in s.links]
@@ -319,9 +324,14 @@ def agency_fee(s: Scenario, agency_id: str | None) -> float:
 
 
 def _exponential(mean: float) -> Any:
+    """An exponential of ``mean`` days for the engine's own use: not bounded like a planner's.
+
+    A rare disruption's mean gap (365 / rate, up to 3.65e14 days) may pass the language's
+    1e12-day limit on a duration; it is a finite number the sampler draws from all the same.
+    """
     from scenarios.schema import Exponential
 
-    return Exponential(dist="exponential", mean=mean)
+    return Exponential.model_construct(dist="exponential", mean=float(mean))
 
 
 def blocked_resources(ctx: Context) -> list[str]:
@@ -367,14 +377,12 @@ def _stalled(ctx: Context) -> bool:
 
 
 def _clock(ctx: Context, step_days: float) -> Generator[simpy.Event, Any, None]:
-    """Progress, event budget and deadlock watch, once every ``step_days``."""
+    """Progress and deadlock watch, once every ``step_days`` (the event budget is the environment's)."""
     env = ctx.env
     while True:
         yield env.timeout(step_days)
         if ctx.progress is not None:
             ctx.progress(env.now)
-        if ctx.max_events is not None and ctx.log.rows > ctx.max_events:
-            ctx.over_budget()
         if _stalled(ctx):
             # let this instant settle first: events triggered now (a tranche waking a requirement,
             # an order waking a line) are queued at ``now`` and may move work; NORMAL priority
@@ -426,7 +434,8 @@ def run(
         replication: Replication number (part of every stream's spawn key).
         seed: Root seed; the scenario's ``seed`` when None.
         sink: Receives each Arrow record batch; None keeps them in the returned log.
-        max_events: Event budget; exceeding it fails the run.
+        max_events: Event budget (engine events, see ``sim.budget``); exceeding it fails the
+            run. None: ``default_event_budget`` of the resolved scenario.
         progress: Called with the simulated day about once a day.
         rows_per_batch: Rows per record batch.
 
@@ -436,7 +445,8 @@ def run(
     t0 = time.perf_counter()
     resolved = scenario.with_strategy(strategy)
     used_seed = resolved.seed if seed is None else seed
-    ctx = build_context(resolved, replication, used_seed, sink, max_events, progress, rows_per_batch)
+    budget = default_event_budget(resolved) if max_events is None else max_events
+    ctx = build_context(resolved, replication, used_seed, sink, budget, progress, rows_per_batch)
     horizon = resolved.horizon_days
     ctx.env.process(_clock(ctx, 1.0))
     status, error, blocked = "completed", None, []
@@ -470,5 +480,7 @@ def run(
         end=end_state(ctx),
         blocked=blocked,
         error=error,
+        events=getattr(ctx.env, "events_processed", 0),
+        max_events=budget,
     )
     return ctx.log, result

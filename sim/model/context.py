@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from scenarios.errors import RunError
 from scenarios.schema import Scenario
 from sim.log import EventLog
 from sim.rng import Streams
@@ -149,6 +148,7 @@ class Context:
     unit_value_eur: list[float]
     priority_queues: bool
     max_events: int | None
+    """The event budget (enforced by ``sim.budget.BudgetedEnvironment``); None = unlimited."""
     progress: Callable[[float], None] | None
     stations: dict[int, Station] = field(default_factory=dict)
     carriers: dict[int, Carrier] = field(default_factory=dict)
@@ -203,10 +203,6 @@ class Context:
         for ln in self.lines.values():
             n += ln.making
         return n
-
-    def over_budget(self) -> None:
-        """Stop a runaway run: the event budget is exhausted."""
-        raise RunError(f"event budget exhausted: more than {self.max_events} events by day {self.now:.2f}")
 
     def open_lots(self) -> int:
         """Lots produced and neither delivered nor lost."""

@@ -104,6 +104,33 @@ CASES = [
     Case("wrong_type.yaml", 42, "links[1].vehicles", "must be an integer (got 'three')"),
     Case("yaml_1_1.yaml", 3, "", "only YAML 1.2 is supported"),
     Case("zero_capacity.yaml", 36, "links[0].capacity_m3", "must be > 0 (got 0)"),
+    # numeric edges: booleans, quoted numbers, subnormal and huge floats, tiny periods, ids
+    Case("bool_as_integer.yaml", 42, "links[1].vehicles", "must be an integer (got true)"),
+    Case("bool_as_number.yaml", 8, "items[0].unit_value_eur", "must be a number (got false)"),
+    Case("bool_as_duration.yaml", 41, "links[1].transit_days", "must be a number of days or a distribution"),
+    Case("bool_as_probability.yaml", 45, "links[1].loss_probability", "must be a number (got true)"),
+    Case("number_as_bool.yaml", 46, "links[1].enabled", "must be true or false (got 1)"),
+    Case("number_as_date.yaml", 4, "start", "must be a date YYYY-MM-DD (got 0)"),
+    Case("string_as_integer.yaml", 42, "links[1].vehicles", "must be an integer (got '3')"),
+    Case("string_as_number.yaml", 43, "links[1].capacity_m3", "must be a number (got '20')"),
+    Case("float_as_integer.yaml", 50, "requirements[0].qty", "must be an integer (got 1000.5)"),
+    Case("subnormal_volume.yaml", 9, "items[0].volume_m3", "must be >= 1e-09 (got 1e-320)"),
+    Case("huge_float.yaml", 14, "nodes[0].budget_eur", "must be <= 1000000000000 (got 1e308)"),
+    Case("huge_duration.yaml", 41, "links[1].transit_days", "must be <= 1000000000000 (got 1e308)"),
+    Case("tiny_convoy_period.yaml", 44, "links[1].dispatch.every_days", "must be >= 0.0006944 (got 1e-9)"),
+    Case("tiny_disruption_duration.yaml", 59, "disruptions[0].duration_days", "must be >= 0.0006944 (got 1e-12)"),
+    Case("subnormal_rate.yaml", 58, "disruptions[0].rate_per_year", "must be >= 1e-12 (got 5e-324)"),
+    Case("link_id_is_node_id.yaml", 37, "links[1].id", "'rzeszow' is already the id of nodes[3]"),
+    # strategy overrides held to the same rules
+    Case("strategy_bool.yaml", 63, "overrides.links.road_hub_brigade.vehicles", "must be an integer (got true)"),
+    Case("strategy_negative.yaml", 63, "overrides.links.road_hub_brigade.capacity_m3", "must be > 0 (got -5)"),
+    Case("strategy_unknown_field.yaml", 63, "overrides.links.road_hub_brigade.colour", "unknown path: no field"),
+    Case("strategy_tiny_period.yaml", 63, "overrides.links.road_hub_brigade.dispatch", "must be >= 0.0006944"),
+    Case("strategy_id_collision.yaml", 63, "overrides.links.road_hub_brigade.id", "already the id of nodes[3]"),
+    Case("strategy_huge_number.yaml", 63, "overrides.nodes.donor_a.budget_eur", "must be <= 1000000000000"),
+    Case(
+        "strategy_string_number.yaml", 63, "overrides.links.road_hub_brigade.vehicles", "must be an integer (got '6')"
+    ),
     # generated (see GENERATED below)
     Case("huge_integer.yaml", 50, "requirements[0].qty", "number too large (5000 digits)"),
     Case("deep_nesting.yaml", 29, "", "nesting is deeper than 64 levels"),
