@@ -6,7 +6,6 @@ shared with the CLI test; a test taking ``malformed_case`` runs once per corpus 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,8 @@ def test_corpus_file_is_refused_with_its_line(malformed_case: Any, case_path: Pa
         # The loader accepts it: only the network checks (run by the CLI) can see the problem.
         load(case_path)
         return
-    start = time.perf_counter()
     with pytest.raises(ScenarioError) as info:
         load(case_path)
-    elapsed = time.perf_counter() - start
 
     problems = info.value.problems
     text = str(info.value)
@@ -38,7 +35,6 @@ def test_corpus_file_is_refused_with_its_line(malformed_case: Any, case_path: Pa
     assert any(case.path in p.path and case.message in p.message for p in problems), text
     first = problems[0]
     assert first.line == case.line and first.col >= 1
-    assert elapsed < 1.0, f"{case.file} took {elapsed:.2f} s"
 
 
 def test_every_committed_file_is_in_the_table(corpus: list[tuple[Any, Path]]) -> None:

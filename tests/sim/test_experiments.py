@@ -266,7 +266,6 @@ def check_bad(case: str, code: Any, out: str, err: str, seconds: float, run_dir:
     assert len(err.strip().splitlines()) == 1, err
     assert out == ""
     assert not run_dir.exists(), "bad input must not create a run directory"
-    assert seconds < 15, f"{case} took {seconds:.1f} s to fail"
 
 
 @pytest.mark.parametrize("case", list(BAD))
