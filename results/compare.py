@@ -42,6 +42,8 @@ LOWER_IS_BETTER = (
     "wip_",
     "utilisation",
     "busy_mean",
+    "cost_",  # transport_cost_eur, total_cost_eur, cost_per_delivered_unit_eur...
+    "fees_eur",
 )
 
 

@@ -27,7 +27,13 @@ KPIs in long format (``kpi_table``): one row per (kpi, item, node, link) with a 
   ``wait_mean_days``, ``wait_max_days``; units ``throughput_lots``, ``throughput_units``;
   agencies ``capacity``, ``busy_mean``, ``utilisation``, ``queue_mean``, ``queue_max``,
   ``wait_mean_days``, ``wait_max_days``, ``tenders``; donors ``budget_added_eur``,
-  ``budget_committed_eur``, ``budget_left_eur``.
+  ``budget_committed_eur``, ``budget_left_eur`` (and, from ``results.costs``,
+  ``budget_released_eur``, ``budget_spent_eur``).
+- money (``results.costs.cost_kpis``): ``contract_value_eur``, ``agency_fees_eur``,
+  ``transport_cost_eur``, ``total_cost_eur``, ``cost_per_delivered_unit_eur`` over the run and
+  per item (transport also per link), per channel ``total_cost_eur_<channel>`` and
+  ``cost_per_delivered_unit_eur_<channel>``; pledges ``pledged_units``,
+  ``pledged_units_on_time``, ``pledge_on_time_share`` (whole run, per item, per donor).
 - per link: ``capacity``, ``busy_mean``, ``utilisation``, ``queue_mean``, ``queue_max``,
   ``wait_mean_days``, ``wait_max_days``, ``trips``, ``lots_carried``, ``units_carried``,
   ``lost_lots``, ``lost_units``, ``transit_mean_days``.
@@ -52,6 +58,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from results.costs import COST_KPI_NAMES, cost_kpis
 from scenarios.schema import Agency, Border, Depot, Donor, Hub, Scenario, Supplier, Unit, due_day, effective_channel
 from sim.events import (
     ARRIVED,
@@ -102,6 +109,7 @@ HANDLING_KINDS = ("hub", "border", "depot")
 
 COUNTER_KEYS: tuple[str, ...] = (
     "eur_committed",
+    "eur_released",
     "lots_done",
     "lots_produced",
     "requirements_closed",
@@ -122,6 +130,7 @@ KPI_COLUMNS: tuple[str, ...] = ("kpi", "item", "node", "link", "value", "strateg
 
 KPI_NAMES: dict[str, str] = {
     "eur_committed": "EUR committed by donors (sum of funds_committed)",
+    "eur_released": "EUR given back to donors (sum of funds_released)",
     "lots_done": "lots delivered or lost",
     "lots_produced": "lots produced",
     "requirements_closed": "requirements closed (requirement_filled)",
@@ -160,13 +169,14 @@ KPI_NAMES: dict[str, str] = {
     "tenders": "tenders started by the agency",
     "budget_added_eur": "budget opened plus tranches received by the donor",
     "budget_committed_eur": "EUR the donor committed",
-    "budget_left_eur": "budget_added_eur - budget_committed_eur",
+    "budget_left_eur": "budget_added_eur - budget_committed_eur + budget_released_eur",
     "trips": "vehicle departures on the link",
     "lots_carried": "lots loaded on the link",
     "units_carried": "units on departing vehicles of the link",
     "lost_lots": "lots lost on the link",
     "lost_units": "units lost on the link",
     "transit_mean_days": "mean days from loading to arrival of a lot on the link (incl. waiting to depart)",
+    **COST_KPI_NAMES,
 }
 """Every ``kpi`` string and what it measures."""
 
@@ -399,13 +409,14 @@ def end_counters(table: pa.Table | EventArrays) -> dict[str, int | float]:
     """The engine's end-of-run counters (``RunResult.counters``), recomputed from the log.
 
     Every key of ``COUNTER_KEYS`` is present (the engine omits keys it never bumped, so
-    compare with ``counters.get(key, 0)``). ``eur_committed`` is a float, the rest ints.
+    compare with ``counters.get(key, 0)``). ``eur_committed`` and ``eur_released`` are floats, the rest ints.
     """
     ev = _arrays(table)
     k, q = ev.kind, ev.qty
     prod, dlv, lost = k == LOT_PRODUCED, k == DELIVERED, k == LOST
     return {
         "eur_committed": math.fsum(ev.value[k == FUNDS_COMMITTED].tolist()),
+        "eur_released": math.fsum(ev.value[k == KIND_CODE.get("funds_released", -99)].tolist()),
         "lots_done": int(np.count_nonzero(dlv) + np.count_nonzero(lost & (ev.lot >= 0))),  # not lost stock
         "lots_produced": int(np.count_nonzero(prod)),
         "requirements_closed": int(np.count_nonzero(k == REQUIREMENT_FILLED)),
@@ -585,6 +596,7 @@ def compute_kpis(
     _unit_kpis(ev, scenario, put)
     _node_kpis(ev, scenario, T, put)
     _link_kpis(ev, scenario, T, put)
+    cost_kpis(ev, scenario, put)
     return out
 
 
@@ -728,6 +740,8 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
     ba, fc = ev.of(BUDGET_ADDED), ev.of(FUNDS_COMMITTED)
     added = np.bincount(ev.node[ba], weights=ev.value[ba], minlength=n_nodes)[:n_nodes]
     committed = np.bincount(ev.node[fc], weights=ev.value[fc], minlength=n_nodes)[:n_nodes]
+    fr = ev.of(KIND_CODE.get("funds_released", -99))  # older logs have none
+    released = np.bincount(ev.node[fr], weights=ev.value[fr], minlength=n_nodes)[:n_nodes]
 
     inv_T = 1.0 / T if T > 0 else math.nan
     for c, n in enumerate(s.nodes):
@@ -762,7 +776,7 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
         elif isinstance(n, Donor):
             put("budget_added_eur", added[c], node=nid)
             put("budget_committed_eur", committed[c], node=nid)
-            put("budget_left_eur", added[c] - committed[c], node=nid)
+            put("budget_left_eur", added[c] - committed[c] + released[c], node=nid)
 
 
 def _agency_stats(ev: EventArrays, s: Scenario, T: float) -> tuple[np.ndarray, ...]:

@@ -14,7 +14,8 @@ need-by dates (mean and 95% band over replications), weekly throughput, lead-tim
 stage breakdown, WIP and queues per node, utilisation heatmap (resource x week), bottlenecks
 by the active-period method of ``results.bottlenecks`` (ranking over replications, sole and
 shifting bottleneck timeline), Sankey of flows, network map, strategy forest plot (paired
-differences against the baseline), and the run's provenance.
+differences against the baseline), a budget burn-down per donor (``results.report_money``), and
+the run's provenance.
 
 Example:
     >>> script_json({"a": "</script>"})
@@ -300,6 +301,7 @@ def report_context(data: RunData) -> dict[str, Any]:
     from results import report_bottlenecks as bn
     from results import report_charts as ch
     from results import report_flows as fl
+    from results import report_money as mo
     from results.report_data import paired_differences, summary_index
 
     summary = summary_index(data.kpis)
@@ -317,6 +319,7 @@ def report_context(data: RunData) -> dict[str, Any]:
         "fig-sankey": fl.sankey(data),
         "fig-map": fl.network_map(data, summary),
         "fig-forest": ch.forest(diffs),
+        "fig-budget": mo.budget_burn_down(data),
     }
     sc = data.scenario
     described = {x.name: x.description for x in sc.strategies}

@@ -161,6 +161,9 @@ class Detail:
     """link -> {lots, units, eur, m3} carried per replication."""
     analyses: dict[int, Any] = field(default_factory=dict)
     """replication -> its ``results.bottlenecks.Analysis`` (rule ``saturated``), in replication order."""
+    budget: dict[str, np.ndarray] = field(default_factory=dict)
+    """donor -> (replications x 2 x day edges): budget plus tranches received, and committed −
+    released (``results.costs.donor_budget_series``), at each day edge."""
 
 
 @dataclass
@@ -324,6 +327,7 @@ class _DetailAccumulator:
         self.flows: dict[tuple[str, str], float] = {}
         self.link_flow: dict[str, dict[str, float]] = {}
         self.analyses: dict[int, Any] = {}
+        self.budget: dict[str, list[np.ndarray]] = {}
         self.resources = _resources(scenario)
 
     def add(self, ev: Any, rep: int, end: float | None) -> None:
@@ -343,6 +347,24 @@ class _DetailAccumulator:
         self._levels(ev)
         self._utilisation(ev)
         self._flows(ev)
+        self._budget(ev)
+
+    def _budget(self, ev: Any) -> None:
+        from results.costs import donor_budget_series
+
+        series = donor_budget_series(ev, self.s)
+        t = series.column("t").to_numpy()
+        donor = np.asarray(series.column("donor").to_pylist(), dtype=object)
+        added, net = series.column("added_eur").to_numpy(), series.column("net_committed_eur").to_numpy()
+        for n in self.s.nodes:
+            if n.kind != "donor":
+                continue
+            m = donor == n.id
+            at = np.searchsorted(t[m], self.day_edges, side="right") - 1  # the last row at or before each edge
+            pair = np.zeros((2, len(self.day_edges)))
+            ok = at >= 0
+            pair[0, ok], pair[1, ok] = added[m][at[ok]], net[m][at[ok]]
+            self.budget.setdefault(n.id, []).append(pair)
 
     def _levels(self, ev: Any) -> None:
         t = ev.t
@@ -442,6 +464,7 @@ class _DetailAccumulator:
             flows={k: v / n for k, v in self.flows.items()},
             link_flow={k: {x: y / n for x, y in v.items()} for k, v in self.link_flow.items()},
             analyses=dict(sorted(self.analyses.items())),
+            budget={k: np.stack(v) for k, v in self.budget.items()},
         )
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "LotTime",
     "Lognormal",
     "Node",
+    "Pledge",
     "Policy",
     "RandomDisruption",
     "Requirement",
@@ -482,6 +483,14 @@ class Link(_Strict):
     distance_km: NonNegFloat | None = None
     enabled: StrictBool = True
     cite: list[Id] = []
+    cost_per_trip_eur: Money = 0.0
+    """EUR of one departure (a ``departed`` row), the return leg included."""
+    cost_per_km_eur: Money = 0.0
+    """EUR per km of ``distance_km`` for one departure (needs ``distance_km``)."""
+
+    def trip_cost_eur(self) -> float:
+        """EUR one departure costs: ``cost_per_trip_eur + cost_per_km_eur * distance_km``."""
+        return self.cost_per_trip_eur + self.cost_per_km_eur * (self.distance_km or 0.0)
 
 
 # --------------------------------------------------------------------------- demand, disruptions
@@ -532,6 +541,27 @@ class Requirement(_Strict):
             return 1.0
         first = self.opens or start
         return ((self.stream.until - first).days + 1) / self.stream.interarrival_days.mean_days()
+
+
+class Pledge(_Strict):
+    """A donor's announced promise of ``qty`` of an item by ``deliver_by``; it becomes requirements.
+
+    Either it lists the requirements that deliver it (``requirements``), or it names a ``unit``
+    and becomes one requirement of its own id (opens on ``announced``, needed by
+    ``deliver_by``, funded by ``donor`` through ``channel``); see LANGUAGE.md, "Pledges".
+    """
+
+    id: Id
+    donor: Id
+    item: Id
+    qty: Qty
+    announced: Date
+    deliver_by: Date
+    requirements: list[Id] = []
+    unit: Id | None = None
+    channel: Literal["agency", "bilateral", "domestic"] = "bilateral"
+    agency: Id | None = None
+    cite: list[Id] = []
 
 
 class ScheduledDisruption(_Strict):
@@ -619,9 +649,17 @@ class Scenario(_Strict):
     nodes: Annotated[list[Node], Field(min_length=1)]
     links: list[Link] = []
     requirements: list[Requirement] = []
+    pledges: list[Pledge] = []
     disruptions: list[Disruption] = []
     policy: Policy = Field(default_factory=Policy)
     strategies: list[Strategy] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pledges_become_requirements(cls, data: Any) -> Any:
+        from scenarios.pledges import expand_pledges
+
+        return expand_pledges(data)
 
     # ----------------------------------------------------------------- derived lookups
 
@@ -825,4 +863,10 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
             in_horizon(("disruptions", i, "start"), d.start)
     for key in s.policy.item_priority:
         need(("policy", "item_priority", key), key, items, "item")
+    for i, lk in enumerate(s.links):
+        if lk.cost_per_km_eur > 0 and lk.distance_km is None:
+            problems.append((("links", i, "cost_per_km_eur"), "cost_per_km_eur needs the link's distance_km"))
+    from scenarios.pledges import pledge_problems
+
+    problems += pledge_problems(s, in_horizon, cites)
     return problems

@@ -31,7 +31,16 @@ from sim.cli_run import Experiment, execute
 
 __all__ = ["COMPARE_KPIS", "ParamSpec", "compare_command", "parse_params", "sweep_command", "sweep_points"]
 
-COMPARE_KPIS = ("units_delivered", "lead_time_mean_days", "lead_time_p90_days", "otif", "fill_rate", "units_lost")
+COMPARE_KPIS = (
+    "units_delivered",
+    "lead_time_mean_days",
+    "lead_time_p90_days",
+    "otif",
+    "fill_rate",
+    "units_lost",
+    "total_cost_eur",
+    "cost_per_delivered_unit_eur",
+)
 
 
 class BadSweep(AidflowError):

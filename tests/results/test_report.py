@@ -42,6 +42,7 @@ FIGURE_IDS = (
     "fig-shifting",
     "fig-sankey",
     "fig-map",
+    "fig-budget",
 )
 
 

@@ -100,9 +100,10 @@ def test_table_output(outputs: dict[str, Any]) -> None:
         lo, hi = (float(x.replace(",", "")) for x in bounds.groups())
         assert lo - 1e-3 <= d <= hi + 1e-3, (kpi, ci, diff)
         assert (verdict == "no significant difference") == (lo <= 0 <= hi), (kpi, ci, verdict)
-    # bilateral buying is clearly slower than the agency: a significant, worse lead time
+    # bilateral buying is slower than the agency on average (Latvia's purchase lead, 15-45 days,
+    # against the agency's tender); at 5 replications not always significantly (issue 13 item 7)
     lt = next(r for r in diff_rows if r[:3] == ["lead_time_mean_days", "all", "bilateral"])
-    assert lt[7] == "worse"
+    assert float(lt[5].replace(",", "")) > 0 and lt[7] in ("worse", "no significant difference")
     # the ranking: every strategy once, ranks 1..3, means ascending (lower lead time is better)
     assert [r[0] for r in rank_rows] == ["1", "2", "3"]
     assert sorted(r[1] for r in rank_rows) == sorted(STRATEGIES)
