@@ -169,7 +169,7 @@ KPI_NAMES: dict[str, str] = {
     "tenders": "tenders started by the agency",
     "budget_added_eur": "budget opened plus tranches received by the donor",
     "budget_committed_eur": "EUR the donor committed",
-    "budget_left_eur": "budget_added_eur - budget_committed_eur + budget_released_eur",
+    "budget_left_eur": "budget_added_eur - budget_committed_eur + budget_released_eur (null if unlimited)",
     "trips": "vehicle departures on the link",
     "lots_carried": "lots loaded on the link",
     "units_carried": "units on departing vehicles of the link",
@@ -776,7 +776,8 @@ def _node_kpis(ev: EventArrays, s: Scenario, T: float, put: Any) -> None:
         elif isinstance(n, Donor):
             put("budget_added_eur", added[c], node=nid)
             put("budget_committed_eur", committed[c], node=nid)
-            put("budget_left_eur", added[c] - committed[c] + released[c], node=nid)
+            unlimited = getattr(n, "budget_eur", None) == "unlimited"  # a state budget without limit
+            put("budget_left_eur", None if unlimited else added[c] - committed[c] + released[c], node=nid)
 
 
 def _agency_stats(ev: EventArrays, s: Scenario, T: float) -> tuple[np.ndarray, ...]:

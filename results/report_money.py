@@ -26,11 +26,18 @@ __all__ = ["budget_burn_down", "burn_down_from"]
 
 def budget_burn_down(data: RunData) -> dict[str, Any] | None:
     """The burn-down figure of the run's primary strategy, or None without donors."""
-    return burn_down_from(data.detail.budget, data.dates(data.day_edges), data.primary)
+    sc = data.resolved[data.primary]
+    unlimited = {n.id for n in sc.nodes if getattr(n, "budget_eur", None) == "unlimited"}
+    return burn_down_from(data.detail.budget, data.dates(data.day_edges), data.primary, unlimited)
 
 
-def burn_down_from(budget: dict[str, np.ndarray], dates: list[str], strategy: str) -> dict[str, Any] | None:
-    """Figure of ``budget`` (donor -> replications x 2 x dates: received, committed net) over ``dates``."""
+def burn_down_from(
+    budget: dict[str, np.ndarray], dates: list[str], strategy: str, unlimited: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any] | None:
+    """Figure of ``budget`` (donor -> replications x 2 x dates: received, committed net) over ``dates``.
+
+    A donor in ``unlimited`` (a state budget without limit) has no budget line.
+    """
     if not budget:
         return None
     traces: list[dict[str, Any]] = []
@@ -39,6 +46,8 @@ def burn_down_from(budget: dict[str, np.ndarray], dates: list[str], strategy: st
         mean = arr.mean(axis=0)
         name = esc(donor)
         for row, label, dash in ((0, "budget + tranches", "dash"), (1, "committed − released", "solid")):
+            if row == 0 and donor in unlimited:
+                continue
             traces.append(
                 {
                     "type": "scatter",

@@ -359,3 +359,16 @@ def test_it_coalition_deliveries_4_and_5_cost_between_10_and_12_million() -> Non
     low = sum(r.qty * min(prices[r.item]) * (1 + fee if r.channel == "agency" else 1) for r in s.requirements)
     high = sum(r.qty * max(prices[r.item]) * (1 + fee if r.channel == "agency" else 1) for r in s.requirements)
     assert 10_000_000 < low <= high < 12_000_000, (low, high)
+
+
+def test_burn_down_has_no_budget_line_for_an_unlimited_state_budget() -> None:
+    import numpy as np
+
+    from results.report_money import burn_down_from
+
+    arr = np.array([[[10.0, 10.0], [0.0, 4.0]]])  # one replication: received 10, committed 0 then 4
+    fig = burn_down_from({"lv": arr, "ua_state": arr}, ["2025-01-01", "2025-01-02"], "baseline", {"ua_state"})
+    assert fig is not None
+    names = [t["name"] for t in fig["data"]]
+    assert names == ["lv: budget + tranches", "lv: committed − released", "ua_state: committed − released"]
+    assert fig["data"][1]["y"] == [0.0, 4.0]
