@@ -55,6 +55,7 @@ from sim.events import (
     DISRUPTION_ENDED,
     DISRUPTION_STARTED,
     FUNDS_COMMITTED,
+    FUNDS_RELEASED,
     FUNDS_SHORT,
     KIND_CODE,
     LOADED,
@@ -612,6 +613,13 @@ class _Fold:
                 if rs is not None:
                     rs.committed_eur += take
                     rs.status = "funded"
+            elif k == FUNDS_RELEASED:
+                d = nodes[i] or "?"
+                give = values[i] or 0.0
+                self.budget[d] = self.budget.get(d, 0.0) + give
+                rs = self.requirements.get(refs[i])
+                if rs is not None:
+                    rs.committed_eur -= give
             elif k == FUNDS_SHORT:
                 rs = self.requirements.get(refs[i])
                 if rs is not None:

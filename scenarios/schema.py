@@ -60,6 +60,7 @@ __all__ = [
     "Node",
     "Pledge",
     "Policy",
+    "PriceBreak",
     "RandomDisruption",
     "Requirement",
     "RequirementStream",
@@ -313,10 +314,16 @@ class Tranche(_Strict):
 
 
 class Donor(_NodeBase):
-    """A donor: budget available at start, tranches later, optional item earmarks."""
+    """A donor: budget available at start, tranches later, optional item earmarks.
+
+    ``state_budget: true`` makes it Ukraine's state budget: it pays the domestic requirements
+    that name no funders (at most one per scenario). Only the state budget may be
+    ``budget_eur: unlimited`` (then it has no tranches).
+    """
 
     kind: Literal["donor"]
-    budget_eur: Money
+    budget_eur: Money | Literal["unlimited"]
+    state_budget: StrictBool = False
     tranches: list[Tranche] = []
     earmarks: list[Id] | None = None
     bilateral_lead_days: Dist = Field(default_factory=lambda: Fixed(value=30.0))
@@ -365,6 +372,13 @@ def _name_is_lot_time(value: Any) -> Any:
     return value
 
 
+class PriceBreak(_Strict):
+    """A quantity discount: an order of at least ``min_qty`` units costs ``unit_price_eur`` a unit."""
+
+    min_qty: Qty
+    unit_price_eur: Money
+
+
 class Product(_Strict):
     """One production line of a supplier."""
 
@@ -380,6 +394,8 @@ class Product(_Strict):
         ),
     ] = None
     """How a lot's making time varies around ``lot size / rate`` (None: it does not)."""
+    price_breaks: list[PriceBreak] = []
+    """Lower unit prices from a quantity on, by increasing ``min_qty`` (applied to the quantity tendered)."""
 
 
 class Supplier(_NodeBase):
@@ -775,9 +791,20 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
 
     for i, it in enumerate(s.items):
         cites(("items", i), it.cite)
+    state_budget: int | None = None
     for i, n in enumerate(s.nodes):
         cites(("nodes", i), n.cite)
         if isinstance(n, Donor):
+            if n.state_budget:
+                if state_budget is not None:
+                    problems.append(
+                        (("nodes", i, "state_budget"), f"a second state budget (the first is nodes[{state_budget}])")
+                    )
+                state_budget = i if state_budget is None else state_budget
+            if n.budget_eur == "unlimited" and not n.state_budget:
+                problems.append((("nodes", i, "budget_eur"), "only the state budget (state_budget: true) is unlimited"))
+            if n.budget_eur == "unlimited" and n.tranches:
+                problems.append((("nodes", i, "tranches"), "an unlimited budget has no tranches"))
             for j, e in enumerate(n.earmarks or []):
                 need(("nodes", i, "earmarks", j), e, items, "item")
             for j, tr in enumerate(n.tranches):
@@ -788,6 +815,11 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                 need(("nodes", i, "products", j, "item"), p.item, items, "item")
                 if p.item in made[:j]:
                     problems.append((("nodes", i, "products", j, "item"), f"item {p.item!r} listed twice"))
+                breaks = [b.min_qty for b in p.price_breaks]
+                if any(breaks[k + 1] <= breaks[k] for k in range(len(breaks) - 1)):
+                    problems.append(
+                        (("nodes", i, "products", j, "price_breaks"), "price breaks must be in increasing min_qty order")
+                    )
                 days = [r.day for r in p.ramp]
                 if days != sorted(days):
                     problems.append(
@@ -814,6 +846,14 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
         if channel != "domestic" and not r.funders:
             problems.append(
                 (("requirements", i, "funders"), f"a {channel} requirement needs at least one funding donor")
+            )
+        elif not r.funders and state_budget is None:
+            problems.append(
+                (
+                    ("requirements", i, "funders"),
+                    "a domestic requirement without funders is paid by Ukraine's state budget: "
+                    "name its funders or declare a donor with state_budget: true",
+                )
             )
         if r.agency is not None:
             need(("requirements", i, "agency"), r.agency, kinds, "node", ("agency",))

@@ -22,10 +22,18 @@ What each kind carries:
 
 - ``requirement_opened``: ref, item, qty, node = unit, value = need-by day ``d`` (00:00 of the
   need-by date; the date lasts until ``d + 1``, ``scenarios.schema.due_day``).
-- ``funds_committed``: ref, node = donor, value = EUR committed.
+- ``funds_committed``: ref, item, node = donor, value = EUR committed (the estimate when the
+  requirement is funded; the extra when its contract plus fee costs more).
+- ``funds_released``: ref, item, node = donor, value = EUR given back (> 0) once the requirement's
+  contracts plus fees cost less than was committed for it. A donor's money spent so far is
+  ``sum(funds_committed) - sum(funds_released)``; after the last contract of a requirement it
+  equals the requirement's contract value plus fees (scenarios/LANGUAGE.md, "Money").
 - ``funds_short``: ref, node = donor that could not pay (the requirement now waits).
 - ``tender_started`` / ``tender_finished``: ref, node = agency, qty, value = tender days.
-- ``contract_awarded``: ref, node = supplier, item, qty, value = contract EUR.
+- ``contract_awarded``: ref, node = supplier, item, qty, value = contract EUR, fee excluded
+  (qty times the unit price, after price breaks).
+- ``fee_charged``: ref, node = agency, item, value = the agency's fee on that contract (EUR);
+  one row per agency contract.
 - ``lot_produced``: lot, ref, node = supplier, item, qty.
 - ``queued``: lot waits at node (for service) or, with link set, for a vehicle on link.
 - ``service_started`` / ``service_finished``: lot at a handling node.
@@ -56,7 +64,9 @@ __all__ = [
     "DEPARTED",
     "DISRUPTION_ENDED",
     "DISRUPTION_STARTED",
+    "FEE_CHARGED",
     "FUNDS_COMMITTED",
+    "FUNDS_RELEASED",
     "FUNDS_SHORT",
     "LOADED",
     "LOST",
@@ -95,6 +105,8 @@ KINDS: tuple[str, ...] = (
     "disruption_started",
     "disruption_ended",
     "budget_added",
+    "funds_released",
+    "fee_charged",
 )
 """Every kind of row, named once; the position is the kind's code."""
 
@@ -123,6 +135,8 @@ KIND_CODE: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
     DISRUPTION_STARTED,
     DISRUPTION_ENDED,
     BUDGET_ADDED,
+    FUNDS_RELEASED,
+    FEE_CHARGED,
 ) = range(len(KINDS))
 
 LOT_KINDS = frozenset(

@@ -205,6 +205,8 @@ def build_context(
                     ctx, k, ii[p.item], p.rate_per_day, p.unit_price_eur, p.initial_stock, ramp, n.domestic, lot_time
                 )
                 ctx.lines[(k, ii[p.item])] = ln
+                if p.price_breaks:
+                    ctx.price_breaks[(k, ii[p.item])] = tuple((b.min_qty, b.unit_price_eur) for b in p.price_breaks)
                 lines.append(ln)
                 env.process(line_process(ctx, ln))
             targets[n.id] = Target(_lines_effect(lines), node=k)
@@ -213,7 +215,9 @@ def build_context(
     agencies: dict[str, Agency] = {}
     for k, n in enumerate(s.nodes):
         if isinstance(n, AgencySpec):
-            a = Agency(ctx, k, n.staff, streams.sampler("tender", k, n.tender_days), n.award_policy, n.pool_days)
+            a = Agency(
+                ctx, k, n.staff, streams.sampler("tender", k, n.tender_days), n.award_policy, n.pool_days, n.fee_share
+            )
             agencies[n.id] = a
             env.process(agency_process(ctx, a))
         elif isinstance(n, Donor):
@@ -221,10 +225,14 @@ def build_context(
             tranches = [(s.day_of(t.date), t.amount_eur) for t in n.tranches]
             ctx.future_tranches += len(tranches)
             ctx.budget_eur[k] = 0.0
-            env.process(donor_budget(ctx, k, n.budget_eur, tranches))
+            if n.budget_eur == "unlimited":  # the state budget always pays (no budget_added rows)
+                ctx.unlimited = ctx.unlimited | {k}
+            else:
+                env.process(donor_budget(ctx, k, n.budget_eur, tranches))
 
     # requirements
     only_agency = next(iter(agencies.values()), None)
+    state_budget = next((n.id for n in s.nodes if isinstance(n, Donor) and n.state_budget), None)
     for k, r in enumerate(s.requirements):
         channel = effective_channel(s, r)
         item = s.item(r.item)
@@ -237,7 +245,8 @@ def build_context(
             priority=r.priority if r.priority is not None else prio[ii[r.item]],
             channel=channel,
             need_by_day=s.day_of(r.need_by),
-            funders=tuple(ni[f] for f in r.funders),
+            # a domestic requirement naming no funders is paid by the state budget (validated)
+            funders=tuple(ni[f] for f in (r.funders or ([state_budget] if state_budget else []))),
         )
         ctx.requirements.append(rs)
         agency = agencies[r.agency] if r.agency is not None else only_agency
@@ -245,9 +254,9 @@ def build_context(
         cost = r.qty * item.unit_value_eur * (1.0 + fee)
         lead = None
         if channel == "bilateral":  # one draw per requirement: a lazy sampler (a stream's arrivals share one)
-            donor = s.node(r.funders[0])
+            # per funder, on one stream (common random numbers): the donor who pays draws
             make = streams.once if r.stream is None else streams.sampler
-            lead = make("tender", len(s.nodes) + k, donor.bilateral_lead_days)
+            lead = {ni[f]: make("tender", len(s.nodes) + k, s.node(f).bilateral_lead_days) for f in r.funders}
         open_day = s.day_of(r.opens) if r.opens is not None else 0.0
         if r.stream is None:
             env.process(requirement_process(ctx, rs, open_day, cost, agency, lead))

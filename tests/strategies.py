@@ -3,7 +3,8 @@
 ``scenarios()`` draws a small supply chain: 1-3 items, 1-3 suppliers, 0-3 handling nodes of
 random kinds (hub, border, depot) in layers, 1-3 units, links from each layer to later ones
 with random dispatch rules, one agency, donors with budgets (sometimes short, sometimes with
-tranches or earmarks), requirements on random channels, and optional disruptions and
+tranches or earmarks; Ukraine's state budget, limited or not, when a domestic requirement names
+no funders), products sometimes with price breaks, requirements on random channels, and optional disruptions and
 consumption. The graph is a layered DAG: every node of a layer has a link to the next layer
 and every node of a layer (past the suppliers) a link from the previous one, so every unit is
 reachable; each requirement asks for an item at a unit that some supplier of the item reaches.
@@ -188,6 +189,9 @@ def scenarios(
             }
             if draw(st.booleans()):
                 p["initial_stock"] = draw(st.integers(0, 200))
+            if draw(st.integers(0, 3)) == 3:  # quantity discounts (pooled agency tenders reach them)
+                mins = sorted(set(draw(st.lists(st.integers(1, 600), min_size=1, max_size=2))))
+                p["price_breaks"] = [{"min_qty": m, "unit_price_eur": draw(st.integers(0, 5000))} for m in mins]
             if draw(st.integers(0, 3)) == 3:
                 days = sorted(draw(st.lists(st.integers(0, horizon), min_size=1, max_size=3)))
                 p["ramp"] = [{"day": d, "factor": draw(_days(100, 2000))} for d in days]
@@ -267,6 +271,9 @@ def scenarios(
         if draw(st.integers(0, 9)) == 9:
             donor["earmarks"] = draw(st.lists(st.sampled_from(item_ids), max_size=len(item_ids), unique=True))
         nodes.append(donor)
+    if any(not r["funders"] for r in requirements):  # domestic, paid by Ukraine's state budget
+        state: float | str = draw(st.sampled_from(["unlimited", round(cost * 2, 2), float(int(cost) // 3)]))
+        nodes.append({"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": state})
     nodes.append(
         {
             "id": "agency",

@@ -124,6 +124,10 @@ class ReqState:
     closed: bool = False
     waiting_funds: bool = False
     funders: tuple[int, ...] = ()
+    paid: dict[int, float] | None = None
+    """EUR committed to it per donor, net of releases (``sim.model.money``); None until funded."""
+    spent_eur: float = 0.0
+    """Contract value plus fees of its contracts so far."""
 
 
 @dataclass
@@ -156,6 +160,10 @@ class Context:
     requirements: list[ReqState] = field(default_factory=list)
     budget_eur: dict[int, float] = field(default_factory=dict)
     earmarks: dict[int, frozenset[int] | None] = field(default_factory=dict)
+    unlimited: frozenset[int] = frozenset()
+    """Donors whose budget has no limit (an unlimited state budget): their ``budget_eur`` goes negative."""
+    price_breaks: dict[tuple[int, int], tuple[tuple[int, float], ...]] = field(default_factory=dict)
+    """(supplier, item) -> ((min_qty, unit price), ...) by increasing min_qty."""
     stock: dict[tuple[int, int], int] = field(default_factory=dict)
     routes: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
     route_carriers: dict[tuple[int, int], tuple[Carrier, ...]] = field(default_factory=dict)

@@ -4,10 +4,13 @@ Each requirement is one short process (requirements are few). Funding is all-or-
 estimated cost (quantity x catalogue unit value, plus the agency's fee for the agency channel)
 is committed from the funders in the order listed, among those whose earmarks admit the item,
 as soon as their remaining budgets cover it together. While they do not, the requirement waits
-(``funds_short``) and retries whenever a donor receives a tranche. Domestic requirements are
-paid by Ukraine and skip funding. Then the requirement goes to its agency's tender pool, or,
-bilaterally, to the cheapest supplier after the first funder's bilateral lead time, or,
-domestically, straight to the cheapest domestic supplier.
+(``funds_short``) and retries whenever a donor receives a tranche or money is released. Every
+channel is paid: a domestic requirement by its funders (donors paying Ukrainian makers), or,
+naming none, by Ukraine's state budget (``run.build_context`` makes it the funder). Then the
+requirement goes to its agency's tender pool, or, bilaterally, to the cheapest supplier after
+the bilateral lead time of the donor who pays (``money.payer``: the largest commitment), or,
+domestically, straight to the cheapest domestic supplier. The award re-prices it at contract
+price plus fee (``sim.model.money``, ``sim.model.procurement.award``).
 
 A requirement with a ``stream`` is not opened itself: one long-lived process
 (``requirement_stream``) opens a copy of it at each arrival, drawing the gaps lazily from the
@@ -18,14 +21,15 @@ so 10^5 arrivals cost a small record each, not a process or a random stream each
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import simpy
 from simpy.events import NORMAL
 
-from sim.events import BUDGET_ADDED, CONTRACT_AWARDED, FUNDS_COMMITTED, FUNDS_SHORT, REQUIREMENT_OPENED
+from sim.events import BUDGET_ADDED, CONTRACT_AWARDED, FUNDS_SHORT, REQUIREMENT_OPENED
 from sim.model.context import ReqState
+from sim.model.money import commit, eligible, payer, release_rest, try_commit, unit_price
 from sim.model.procurement import award, candidates
 
 if TYPE_CHECKING:
@@ -37,24 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["donor_budget", "open_now", "requirement_process", "requirement_stream", "try_commit"]
 
 NAN = math.nan
-
-
-def try_commit(ctx: Context, r: ReqState, cost_eur: float) -> bool:
-    """Commit ``cost_eur`` from ``r``'s eligible funders if they can cover it together."""
-    eligible = [d for d in r.funders if (ctx.earmarks[d] is None or r.item in ctx.earmarks[d])]  # type: ignore[operator]
-    if not eligible or sum(ctx.budget_eur[d] for d in eligible) + 1e-6 < cost_eur:
-        return False
-    left = cost_eur
-    for d in eligible:
-        take = min(left, ctx.budget_eur[d])
-        if take <= 0:
-            continue
-        ctx.budget_eur[d] -= take
-        left -= take
-        code = ctx.log.code(FUNDS_COMMITTED, item=r.item, node=d)
-        ctx.put(code, -1, 0, -1, r.index, take)
-        ctx.count("eur_committed", take)
-    return True
 
 
 def donor_budget(
@@ -76,13 +62,17 @@ def donor_budget(
             w.succeed()
 
 
+Leads = Mapping[int, "Sampler"]
+"""A bilateral requirement's lead-time sampler per funding donor (node index)."""
+
+
 def requirement_process(
     ctx: Context,
     r: ReqState,
     open_day: float,
     cost_eur: float,
     agency: Agency | None,
-    bilateral_lead: Sampler | None,
+    bilateral_lead: Leads | None,
 ) -> Generator[simpy.Event, Any, None]:
     """The life of one requirement up to its contract(s)."""
     env = ctx.env
@@ -101,12 +91,21 @@ def _open(ctx: Context, r: ReqState) -> None:
     ctx.count("units_required", r.qty)
 
 
+def _order(ctx: Context, r: ReqState, agency: Agency | None) -> None:
+    """A funded agency requirement joins its pool; a domestic one is awarded at once."""
+    if r.channel == "agency":
+        assert agency is not None
+        agency.submit(r.index)
+    else:
+        award(ctx, r, "cheapest", domestic=True)
+
+
 def _fund_and_order(
-    ctx: Context, r: ReqState, cost_eur: float, agency: Agency | None, bilateral_lead: Sampler | None
+    ctx: Context, r: ReqState, cost_eur: float, agency: Agency | None, bilateral_lead: Leads | None
 ) -> Generator[simpy.Event, Any, None]:
     """Wait for the funds (unless already committed), then order by the requirement's channel."""
     env = ctx.env
-    if r.channel != "domestic" and not r.funded:
+    if not r.funded:
         shorted = False
         while not try_commit(ctx, r, cost_eur):
             if not shorted:
@@ -120,36 +119,27 @@ def _fund_and_order(
             yield w
         r.waiting_funds = False
     r.funded = True
-    if r.channel == "agency":
-        assert agency is not None
-        agency.submit(r.index)
-    elif r.channel == "bilateral":
+    if r.channel == "bilateral":
         assert bilateral_lead is not None
         ctx.pending += 1
-        yield env.timeout(bilateral_lead())
+        yield env.timeout(bilateral_lead[payer(r)]())
         ctx.pending -= 1
         award(ctx, r, "cheapest", domestic=False)
     else:
-        award(ctx, r, "cheapest", domestic=True)
+        _order(ctx, r, agency)
 
 
-def open_now(ctx: Context, r: ReqState, cost_eur: float, agency: Agency | None, bilateral_lead: Sampler | None) -> None:
+def open_now(ctx: Context, r: ReqState, cost_eur: float, agency: Agency | None, bilateral_lead: Leads | None) -> None:
     """Open ``r`` now and order it at once when nothing needs waiting for (no process then).
 
-    A domestic requirement is awarded at once, a funded agency one joins its agency's pool; a
-    requirement short of funds, or a bilateral one (its lead time), continues in a process.
+    A funded domestic requirement is awarded at once, a funded agency one joins its agency's
+    pool; a requirement short of funds, or a bilateral one (its lead time), continues in a process.
     """
     _open(ctx, r)
-    if r.channel == "domestic":
+    if r.channel != "bilateral" and try_commit(ctx, r, cost_eur):
         r.funded = True
-        award(ctx, r, "cheapest", domestic=True)
+        _order(ctx, r, agency)
         return
-    if try_commit(ctx, r, cost_eur):
-        r.funded = True
-        if r.channel == "agency":
-            assert agency is not None
-            agency.submit(r.index)
-            return
     ctx.env.process(_fund_and_order(ctx, r, cost_eur, agency, bilateral_lead))
 
 
@@ -162,7 +152,7 @@ def requirement_stream(
     need_within_days: float | None,
     cost_eur: float,
     agency: Agency | None,
-    bilateral_lead: Sampler | None,
+    bilateral_lead: Leads | None,
 ) -> Generator[simpy.Event, Any, None]:
     """Open a copy of ``spec`` at each arrival: gaps from ``gap``, from ``first_day`` until ``end_day``.
 
@@ -180,16 +170,21 @@ def requirement_stream(
     put = log.put
     counters = ctx.counters
     ctx.pending += 1
-    # a domestic arrival is awarded at once to the cheapest domestic line, which does not change:
-    # the rows ``open_now`` would log, logged inline (the codes, the line and its price looked up once)
+    # a domestic arrival paid by an unlimited budget (the state budget) is awarded at once to the
+    # cheapest domestic line, which does not change: the rows ``open_now`` would log, logged
+    # inline (the codes, the line and its price looked up once)
     direct: Line | None = None
     opened_code = awarded_code = 0
-    if spec.channel == "domestic":
+    price = 0.0
+    payers = eligible(ctx, spec)
+    if spec.channel == "domestic" and payers and payers[0] in ctx.unlimited:
         lines = candidates(ctx, spec, domestic=True)
         if lines:
-            direct = min(lines, key=lambda ln: ln.unit_price_eur)
+            direct = min(lines, key=lambda ln: unit_price(ctx, ln, spec.qty))
+            price = unit_price(ctx, direct, spec.qty)
             opened_code = log.code(REQUIREMENT_OPENED, item=spec.item, node=spec.unit)
             awarded_code = log.code(CONTRACT_AWARDED, item=spec.item, node=direct.supplier)
+    state = payers[:1]
     qty, prio, unit, item, channel, funders, name = (
         spec.qty,
         spec.priority,
@@ -224,9 +219,15 @@ def requirement_stream(
             r.opened = r.funded = True
             counters["requirements_opened"] = counters.get("requirements_opened", 0) + 1
             counters["units_required"] = counters.get("units_required", 0) + qty
-            put(now, awarded_code, -1, qty, -1, index, qty * direct.unit_price_eur)
+            commit(ctx, r, state, cost_eur)  # the estimate
+            value = qty * price
+            if value > cost_eur:  # re-priced at the contract: the difference
+                commit(ctx, r, state, value - cost_eur)
+            put(now, awarded_code, -1, qty, -1, index, value)
             counters["units_ordered"] = counters.get("units_ordered", 0) + qty
             r.ordered = qty
+            r.spent_eur = value
+            release_rest(ctx, r)
             direct.add_order(index, qty, prio)
         t += gap()
     ctx.pending -= 1

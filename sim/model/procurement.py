@@ -7,6 +7,14 @@ agency's policy: ``cheapest`` (lowest unit price), ``fastest`` (earliest finish 
 line's backlog and current rate) or ``split`` (across every capable supplier in proportion to
 its rate, in whole lots). Agency and bilateral purchases prefer foreign suppliers; domestic
 requirements go to Ukrainian co-production. A contract is one (requirement, supplier) order.
+
+Prices: a line's unit price for a contract is its product's price at the *basis quantity*,
+after its ``price_breaks``: the pooled quantity of the tender for an agency requirement (every
+requirement of the tender), the requirement's own quantity otherwise. An agency contract pays
+the agency's ``fee_share`` on top (a ``fee_charged`` row). The award re-prices the requirement
+at contract price plus fee and commits the difference, or shrinks to what its funders can pay;
+the rest waits for money and is awarded when it comes, at the same basis, without a new tender
+or lead time (``sim.model.money``; scenarios/LANGUAGE.md, "Money").
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from scenarios.errors import RunError
-from sim.events import CONTRACT_AWARDED, TENDER_FINISHED, TENDER_STARTED
+from sim.events import CONTRACT_AWARDED, FEE_CHARGED, FUNDS_SHORT, TENDER_FINISHED, TENDER_STARTED
+from sim.model.money import TOL_EUR, available, commit, eligible, release_rest, unit_price
 
 if TYPE_CHECKING:
     from sim.model.context import Context, ReqState
@@ -31,8 +40,18 @@ __all__ = ["Agency", "agency_process", "award", "candidates"]
 class Agency:
     """An NSPA-style agency: pending requirements, contracting staff, award policy."""
 
-    def __init__(self, ctx: Context, node: int, staff: int, tender: Sampler, policy: str, pool_days: float) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        node: int,
+        staff: int,
+        tender: Sampler,
+        policy: str,
+        pool_days: float,
+        fee_share: float = 0.0,
+    ) -> None:
         self.ctx = ctx
+        self.fee_share = fee_share
         self.node = node
         self.staff = simpy.Resource(ctx.env, capacity=staff)
         self.staff_count = staff
@@ -86,8 +105,11 @@ def _tender(ctx: Context, a: Agency, reqs: list[int]) -> Generator[simpy.Event, 
         finished = ctx.log.code(TENDER_FINISHED, item=item, node=a.node)
         for req in reqs:
             ctx.put(finished, -1, ctx.requirements[req].qty, -1, req, days)
+    pooled = sum(ctx.requirements[req].qty for req in reqs)  # the price breaks' basis
     for req in reqs:
-        award(ctx, ctx.requirements[req], a.policy, domestic=False)
+        award(
+            ctx, ctx.requirements[req], a.policy, domestic=False, fee_share=a.fee_share, basis_qty=pooled, agency=a.node
+        )
 
 
 def candidates(ctx: Context, r: ReqState, domestic: bool) -> list[Line]:
@@ -105,16 +127,66 @@ def candidates(ctx: Context, r: ReqState, domestic: bool) -> list[Line]:
     return [ln for ln in pool if (ln.supplier, r.unit) in ctx.routes]
 
 
-def award(ctx: Context, r: ReqState, policy: str, domestic: bool) -> None:
-    """Award ``r`` to one or more supplier lines and queue the orders."""
+def award(
+    ctx: Context,
+    r: ReqState,
+    policy: str,
+    domestic: bool,
+    fee_share: float = 0.0,
+    basis_qty: int = 0,
+    agency: int = -1,
+) -> None:
+    """Award what is left of ``r`` to supplier lines as far as its funders can pay; the rest waits.
+
+    Args:
+        ctx: The run context.
+        r: The requirement (funded: its estimate is committed).
+        policy: ``cheapest``, ``fastest`` or ``split``.
+        domestic: Domestic lines only (else foreign ones first).
+        fee_share: The agency's fee on the contract value (0 off the agency channel).
+        basis_qty: The quantity the price breaks apply to (0: ``r.qty``).
+        agency: The agency node charging the fee (-1: none).
+    """
     lines = candidates(ctx, r, domestic)
     if not lines:
         raise RunError(f"requirement {r.id}: no supplier of {ctx.item_ids[r.item]} reaches {ctx.node_ids[r.unit]}")
+    if _award_affordable(ctx, r, lines, policy, fee_share, basis_qty or r.qty, agency):
+        return
+    # short of money: log what the rest costs beyond the money held for it, and wait
+    basis = basis_qty or r.qty
+    rest = _cost(ctx, _allocate(ctx, r, lines, policy, r.qty - r.ordered, basis), basis, fee_share)
+    held = sum((r.paid or {}).values()) - r.spent_eur
+    short = ctx.log.code(FUNDS_SHORT, item=r.item, node=r.funders[0])
+    ctx.put(short, -1, 0, -1, r.index, rest - held)
+    ctx.env.process(_rest_of(ctx, r, lines, policy, fee_share, basis_qty or r.qty, agency))
+
+
+def _rest_of(
+    ctx: Context, r: ReqState, lines: list[Line], policy: str, fee_share: float, basis_qty: int, agency: int
+) -> Generator[simpy.Event, Any, None]:
+    """Wait for money (a tranche, a release) and award the rest of ``r`` as it comes."""
+    env = ctx.env
+    while True:
+        r.waiting_funds = True
+        w = ctx.funds_changed
+        if w is None or w.triggered:
+            w = ctx.funds_changed = env.event()
+        yield w
+        r.waiting_funds = False
+        if _award_affordable(ctx, r, lines, policy, fee_share, basis_qty, agency):
+            return
+
+
+def _allocate(
+    ctx: Context, r: ReqState, lines: list[Line], policy: str, qty: int, basis: int
+) -> list[tuple[Line, int]]:
+    """The award policy's split of ``qty`` units of ``r`` across ``lines``."""
+    if qty <= 0:
+        return []
     lot = ctx.lot_size[r.item]
-    now = ctx.now
     if policy == "split" and len(lines) > 1:
         total_rate = sum(ln.rate_per_day for ln in lines)
-        lots = math.ceil(r.qty / lot)
+        lots = math.ceil(qty / lot)
         shares = [math.floor(lots * ln.rate_per_day / total_rate) for ln in lines]
         order = sorted(range(len(lines)), key=lambda i: (-lines[i].rate_per_day, i))
         k = 0
@@ -122,24 +194,69 @@ def award(ctx: Context, r: ReqState, policy: str, domestic: bool) -> None:
             shares[order[k % len(order)]] += 1
             k += 1
         allocation: list[tuple[Line, int]] = []
-        left = r.qty
+        left = qty
         for ln, n in zip(lines, shares, strict=True):
             q = min(left, n * lot)
             if q > 0:
                 allocation.append((ln, q))
                 left -= q
-    elif policy == "fastest":
+        return allocation
+    if policy == "fastest":
+        now = ctx.now
 
         def finish(ln: Line) -> float:
             rate = ln.rate(now)
-            return math.inf if rate <= 0 else max(0, ln.backlog + r.qty - ln.stock) / rate
+            return math.inf if rate <= 0 else max(0, ln.backlog + qty - ln.stock) / rate
 
-        allocation = [(min(lines, key=finish), r.qty)]
-    else:
-        allocation = [(min(lines, key=lambda ln: ln.unit_price_eur), r.qty)]
+        return [(min(lines, key=finish), qty)]
+    return [(min(lines, key=lambda ln: unit_price(ctx, ln, basis)), qty)]
+
+
+def _cost(ctx: Context, allocation: list[tuple[Line, int]], basis: int, fee_share: float) -> float:
+    """Contract value plus fee of ``allocation`` (EUR)."""
+    return sum(q * unit_price(ctx, ln, basis) for ln, q in allocation) * (1.0 + fee_share)
+
+
+def _award_affordable(
+    ctx: Context, r: ReqState, lines: list[Line], policy: str, fee_share: float, basis: int, agency: int
+) -> bool:
+    """Award as much of the rest of ``r`` as the money held for it and its funders can pay.
+
+    The whole rest if affordable, else the largest quantity found by bisection whose contract
+    plus fee fits (nothing when not one unit does). Commits the extra over the money held;
+    once all of ``r`` is under contract, releases what is left. True when nothing is left.
+    """
+    left = r.qty - r.ordered
+    allocation = _allocate(ctx, r, lines, policy, left, basis)
+    cost = _cost(ctx, allocation, basis, fee_share)
+    paid = r.paid or {}
+    held = sum(paid.values()) - r.spent_eur
+    donors = eligible(ctx, r)
+    if cost > held + TOL_EUR:
+        can = held + available(ctx, donors)
+        if cost > can + TOL_EUR:
+            lo, hi = 0, left  # cost(lo) fits, cost(hi) does not
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _cost(ctx, _allocate(ctx, r, lines, policy, mid, basis), basis, fee_share) <= can + TOL_EUR:
+                    lo = mid
+                else:
+                    hi = mid
+            allocation = _allocate(ctx, r, lines, policy, lo, basis)
+            cost = _cost(ctx, allocation, basis, fee_share)
+        if cost > held:
+            commit(ctx, r, donors, cost - held)
     for ln, q in allocation:
+        value = q * unit_price(ctx, ln, basis)
         code = ctx.log.code(CONTRACT_AWARDED, item=r.item, node=ln.supplier)
-        ctx.put(code, -1, q, -1, r.index, q * ln.unit_price_eur)
+        ctx.put(code, -1, q, -1, r.index, value)
+        if agency >= 0:
+            ctx.put(ctx.log.code(FEE_CHARGED, item=r.item, node=agency), -1, 0, -1, r.index, value * fee_share)
         ctx.count("units_ordered", q)
         r.ordered += q
+        r.spent_eur += value * (1.0 + fee_share)
         ln.add_order(r.index, q, r.priority)
+    if r.ordered < r.qty:
+        return False
+    release_rest(ctx, r)
+    return True

@@ -48,7 +48,11 @@ def stock_only(horizon: int = 10) -> Scenario:
             "start": START,
             "horizon_days": horizon,
             "items": [{"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 50}],
-            "nodes": [_supplier("s", "box", 1.0, stock=500), {"id": "u", "kind": "unit"}],
+            "nodes": [
+                _supplier("s", "box", 1.0, stock=500),
+                {"id": "u", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
+            ],
             "links": [
                 {
                     "id": "l",
@@ -100,6 +104,7 @@ def shared_corridor(horizon: int = 20) -> Scenario:
                     ],
                 },
                 {"id": "u", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [
                 {
@@ -262,7 +267,11 @@ def corridors(draw: st.DrawFn) -> Scenario:
         "service_days": draw(st.sampled_from([0.0, 0.05, 0.2, 0.5])),
         "serve": draw(st.sampled_from(["lot", "lot", "vehicle"])),
     }
-    nodes += [hub, {"id": "u", "kind": "unit"}]
+    nodes += [
+        hub,
+        {"id": "u", "kind": "unit"},
+        {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
+    ]
 
     def link(ident: str, a: str, b: str) -> dict[str, Any]:
         return {

@@ -51,7 +51,7 @@ def link(
 
 
 def scenario(nodes: list[dict[str, Any]], links: list[dict[str, Any]], units: tuple[str, ...] = ("u",)) -> Scenario:
-    """Domestic requirements of box at each of ``units`` (no donor needed)."""
+    """Domestic requirements of box at each of ``units``, paid by an unlimited state budget."""
     reqs = [
         {"id": f"R{i}", "unit": u, "item": "box", "qty": 100, "need_by": dt.date(2025, 2, 1), "channel": "domestic"}
         for i, u in enumerate(units)
@@ -66,7 +66,11 @@ def scenario(nodes: list[dict[str, Any]], links: list[dict[str, Any]], units: tu
                 {"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 10},
                 {"id": "crate", "unit_value_eur": 1, "volume_m3": 1.0, "lot_size": 1},
             ],
-            "nodes": [*nodes, *({"id": u, "kind": "unit"} for u in units)],
+            "nodes": [
+                *nodes,
+                *({"id": u, "kind": "unit"} for u in units),
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
+            ],
             "links": links,
             "requirements": reqs,
         }

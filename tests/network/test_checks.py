@@ -114,7 +114,7 @@ def test_domestic_requirement_ignores_foreign_suppliers() -> None:
     s = scenario(
         [sup("s"), sup("ua", domestic=True), hub("h"), unit("u")],
         [link("l0", "s", "h"), link("l1", "h", "u")],
-        [req("R1", "u", channel="domestic", funders=[])],
+        [req("R1", "u", channel="domestic", funders=["d"])],
     )
     checks = check(s)
     assert found(checks, "unreachable") == [(("requirements", 0, "unit"), "error")]
@@ -145,7 +145,7 @@ def test_item_made_by_no_supplier() -> None:
 
 
 def test_item_made_by_no_domestic_supplier() -> None:
-    s = scenario([sup("s"), unit("u")], [link("l0", "s", "u")], [req("R1", "u", channel="domestic", funders=[])])
+    s = scenario([sup("s"), unit("u")], [link("l0", "s", "u")], [req("R1", "u", channel="domestic", funders=["d"])])
     checks = check(s)
     assert found(checks, "no_supplier") == [(("requirements", 0, "item"), "error")]
     assert "domestic" in checks[0].message and "(made by s)" in checks[0].message

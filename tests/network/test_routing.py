@@ -199,7 +199,13 @@ def test_route_table_on_small_routers() -> None:
 
 
 def test_route_table_keeps_unreachable_pairs() -> None:
-    s = scenario([link("sa", "s", "a", 1)], [{"id": "u2", "kind": "unit"}])
+    s = scenario(
+        [link("sa", "s", "a", 1)],
+        [
+            {"id": "u2", "kind": "unit"},
+            {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
+        ],
+    )
     data = s.model_dump(by_alias=True)
     data["requirements"] = [
         {"id": "R1", "unit": "u2", "item": "box", "qty": 1, "need_by": dt.date(2025, 1, 9), "channel": "domestic"}

@@ -95,6 +95,7 @@ def line_scenario(
         },
         *({"id": k, "kind": kinds[k], "servers": servers[k], "service_days": service[k]} for k in "ABC"),
         {"id": "unit", "kind": "unit"},
+        {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
     ]
     return Scenario.model_validate(
         {
@@ -333,6 +334,7 @@ def fleet_burst() -> Scenario:
                     "products": [{"item": "box", "rate_per_day": 10_000, "unit_price_eur": 1}],
                 },
                 {"id": "unit", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [{**_shuttle("l", "maker", "unit", vehicles=2), "transit_days": 1}],
             "requirements": [
@@ -401,6 +403,7 @@ def test_bound_and_engine_choose_suppliers_by_the_same_rule() -> None:
                     "products": [{"item": "box", "rate_per_day": 1, "unit_price_eur": 1}],
                 },
                 {"id": "unit", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [_shuttle("l", "maker", "unit")],
             "requirements": [

@@ -39,6 +39,7 @@ def one_lot(transit_days: float, need_by: dt.date = NEED_BY, horizon_days: float
                     "products": [{"item": "box", "rate_per_day": 1000, "unit_price_eur": 1, "initial_stock": 10}],
                 },
                 {"id": "u", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [
                 {

@@ -68,6 +68,7 @@ def mmc_scenario(lam: float, mu: float, c: int, lots: int, seed: int = 7) -> Sce
                 },
                 {"id": "hub", "kind": "hub", "servers": c, "service_days": {"dist": "exponential", "mean": 1 / mu}},
                 {"id": "unit", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [
                 {

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from scenarios.load import load
-from scenarios.schema import Scenario, effective_channel
+from scenarios.schema import Scenario
 from sim.events import COLUMNS, KINDS, LOT_KINDS
 from sim.log import arrow_schema
 from sim.run import RunResult, run
@@ -306,7 +306,8 @@ def check_requirements(lg: Logged) -> None:
         ordered = int(f.qty[mine & (f.kind == "contract_awarded")].sum())
         delivered = int(f.qty[mine & (f.kind == "delivered")].sum())
         lost = int(f.qty[mine & (f.kind == "lost")].sum())
-        assert ordered in (0, r.qty), (r.id, ordered)
+        # short of money, a requirement may stay part-contracted (the rest waits for tranches)
+        assert 0 <= ordered <= r.qty, (r.id, ordered)
         assert res.end["requirements"][r.id] == {
             "ordered": ordered,
             "delivered": delivered,
@@ -320,8 +321,8 @@ def check_requirements(lg: Logged) -> None:
         assert np.all(np.flatnonzero(mine) >= opened[0]), f"{r.id}: rows before requirement_opened"
         awarded = f.where("contract_awarded", ref=k)
         committed = f.where("funds_committed", ref=k)
-        if len(awarded) and effective_channel(s, r) != "domestic":
-            assert len(committed) and committed.max() < awarded.min(), f"{r.id}: ordered before funded"
+        if len(awarded):  # every channel is paid (issue 13): funded before the first contract
+            assert len(committed) and committed.min() < awarded.min(), f"{r.id}: ordered before funded"
         filled = f.where("requirement_filled", ref=k)
         assert len(filled) <= 1
         if len(filled):

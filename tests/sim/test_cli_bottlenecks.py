@@ -68,6 +68,7 @@ def tandem_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"id": "B", "kind": "border", "servers": 1, "service_days": 0.5},
             {"id": "C", "kind": "depot", "servers": 1, "service_days": 0.35},
             {"id": "unit", "kind": "unit"},
+            {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
         ],
         "links": [
             _link("sup_A", "sup", "A", vehicles=2, capacity_m3=10000),

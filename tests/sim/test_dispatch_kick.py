@@ -39,6 +39,7 @@ def three_lines() -> Scenario:
                 {"id": "s0", "kind": "supplier", "domestic": True, "products": products},
                 {"id": "hub", "kind": "hub", "servers": 1, "service_days": 0.0},
                 {"id": "u", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [
                 {"id": "in", "from": "s0", "to": "hub", "transit_days": 0.5, "return_days": 0.5, **road},

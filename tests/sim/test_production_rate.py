@@ -51,6 +51,7 @@ def line_scenario(
             "nodes": [
                 {"id": "sup", "kind": "supplier", "domestic": True, "products": [prod]},
                 {"id": "unit", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [
                 {

@@ -57,6 +57,7 @@ def flow(
             "nodes": [
                 {"id": "sup", "kind": "supplier", "domestic": True, "products": [prod]},
                 {"id": "unit", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
                 *(donors or []),
             ],
             "links": [
