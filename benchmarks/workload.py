@@ -154,6 +154,7 @@ def core_scenario(spec: CoreSpec) -> Scenario:
         }
         for i, s in enumerate(sup)
     ]
+    nodes.append({"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"})  # pays them
     nodes += [station(h, "hub", spec.hub_lots_per_day(k)) for k, h in enumerate(hubs)]
     nodes += [station("border", "border", spec.lots_per_day), station("depot", "depot", spec.lots_per_day)]
     nodes += [{"id": u, "kind": "unit"} for u in units]
