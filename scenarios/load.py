@@ -573,9 +573,15 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
     try:
         scenario = Scenario.model_validate(data_tree)
     except ValidationError as exc:
+        errors = [dict(e) for e in exc.errors(include_url=False)]
+        # A value of a ``number | keyword`` union (``budget_eur: unlimited``) fails both members;
+        # the number's message says what is wrong, the keyword's alternative adds only noise.
+        numeric_locs = {tuple(e["loc"])[:-1] for e in errors if e.get("type") != "literal_error"}
         problems: list[Problem] = []
-        for err in exc.errors(include_url=False):
-            problems.extend(_problems_of(dict(err), positions))
+        for err in errors:
+            if err.get("type") == "literal_error" and tuple(err["loc"])[:-1] in numeric_locs:
+                continue
+            problems.extend(_problems_of(err, positions))
         raise _Stop(_sorted(problems)) from None
     except Exception as exc:  # a bug in a validator: still a ScenarioError, and say so
         raise _Stop(
