@@ -33,6 +33,10 @@ GOLDEN_KPIS = (
     "otif",
     "fill_rate",
     "stockout_days",
+    "contract_value_eur",
+    "agency_fees_eur",
+    "transport_cost_eur",
+    "total_cost_eur",
 )
 
 
