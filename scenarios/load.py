@@ -573,10 +573,10 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
     try:
         scenario = Scenario.model_validate(data_tree)
     except ValidationError as exc:
-        errors = [dict(e) for e in exc.errors(include_url=False)]
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False)]
         # A value of a ``number | keyword`` union (``budget_eur: unlimited``) fails both members;
         # the number's message says what is wrong, the keyword's alternative adds only noise.
-        numeric_locs = {tuple(e["loc"])[:-1] for e in errors if e.get("type") != "literal_error"}
+        numeric_locs: set[tuple[Any, ...]] = {tuple(e["loc"])[:-1] for e in errors if e.get("type") != "literal_error"}
         problems: list[Problem] = []
         for err in errors:
             if err.get("type") == "literal_error" and tuple(err["loc"])[:-1] in numeric_locs:

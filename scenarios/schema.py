@@ -818,7 +818,10 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                 breaks = [b.min_qty for b in p.price_breaks]
                 if any(breaks[k + 1] <= breaks[k] for k in range(len(breaks) - 1)):
                     problems.append(
-                        (("nodes", i, "products", j, "price_breaks"), "price breaks must be in increasing min_qty order")
+                        (
+                            ("nodes", i, "products", j, "price_breaks"),
+                            "price breaks must be in increasing min_qty order",
+                        )
                     )
                 days = [r.day for r in p.ramp]
                 if days != sorted(days):

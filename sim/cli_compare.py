@@ -204,8 +204,8 @@ def compare_command(
             )
         out.print(table)
         rt = Table("rank", "strategy", f"mean {kpi}", title=f"Ranking by {kpi} (best first)")
-        for i, (s, m) in enumerate(ranking, 1):
-            rt.add_row(str(i), s, f"{m:,.3f}")
+        for i, (name, mean_value) in enumerate(ranking, 1):
+            rt.add_row(str(i), name, f"{mean_value:,.3f}")
         out.print(rt)
         out.print(f"run directory: {exp.out_dir}", markup=False)
     return 1 if outcome.failed else 0

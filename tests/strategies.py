@@ -265,7 +265,10 @@ def scenarios(
         }
         if draw(st.booleans()):
             donor["tranches"] = [
-                {"date": _date(draw(st.integers(0, horizon - 1))), "amount_eur": float(draw(st.integers(0, int(cost) + 1)))}
+                {
+                    "date": _date(draw(st.integers(0, horizon - 1))),
+                    "amount_eur": float(draw(st.integers(0, int(cost) + 1))),
+                }
                 for _ in range(draw(st.integers(1, 2)))
             ]
         if draw(st.integers(0, 9)) == 9:

@@ -428,7 +428,14 @@ def saturated_tandem(horizon: int = 150) -> Scenario:
         servers={"A": 1, "B": 1, "C": 1},
         horizon=horizon,
         requirements=[
-            {"id": "R", "unit": "unit", "item": "box", "qty": 20_000, "need_by": _date(horizon - 1), "channel": "domestic"}
+            {
+                "id": "R",
+                "unit": "unit",
+                "item": "box",
+                "qty": 20_000,
+                "need_by": _date(horizon - 1),
+                "channel": "domestic",
+            }
         ],
     )
 
