@@ -29,7 +29,7 @@ from simpy.events import NORMAL
 
 from sim.events import BUDGET_ADDED, CONTRACT_AWARDED, FUNDS_SHORT, REQUIREMENT_OPENED
 from sim.model.context import ReqState
-from sim.model.money import commit, eligible, payer, release_rest, try_commit, unit_price
+from sim.model.money import commit, eligible, money_changed, payer, release_rest, try_commit, unit_price
 from sim.model.procurement import award, candidates
 
 if TYPE_CHECKING:
@@ -113,10 +113,7 @@ def _fund_and_order(
                 ctx.put(short, -1, 0, -1, r.index, cost_eur)
                 shorted = True
             r.waiting_funds = True
-            w = ctx.funds_changed
-            if w is None or w.triggered:
-                w = ctx.funds_changed = env.event()
-            yield w
+            yield money_changed(ctx)
         r.waiting_funds = False
     r.funded = True
     if r.channel == "bilateral":

@@ -28,13 +28,25 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import simpy
+
 from sim.events import FUNDS_COMMITTED, FUNDS_RELEASED
 
 if TYPE_CHECKING:
     from sim.model.context import Context, ReqState
     from sim.model.production import Line
 
-__all__ = ["TOL_EUR", "available", "commit", "eligible", "payer", "release_rest", "try_commit", "unit_price"]
+__all__ = [
+    "TOL_EUR",
+    "available",
+    "commit",
+    "eligible",
+    "money_changed",
+    "payer",
+    "release_rest",
+    "try_commit",
+    "unit_price",
+]
 
 TOL_EUR = 1e-6
 """Float tolerance on money comparisons (EUR)."""
@@ -136,3 +148,11 @@ def unit_price(ctx: Context, ln: Line, qty: int) -> float:
         else:
             break
     return price
+
+
+def money_changed(ctx: Context) -> simpy.Event:
+    """The event that fires when money next arrives or is released (shared by every waiter)."""
+    w = ctx.funds_changed
+    if w is None or w.triggered:
+        w = ctx.funds_changed = ctx.env.event()
+    return w

@@ -27,7 +27,7 @@ import simpy
 
 from scenarios.errors import RunError
 from sim.events import CONTRACT_AWARDED, FEE_CHARGED, FUNDS_SHORT, TENDER_FINISHED, TENDER_STARTED
-from sim.model.money import TOL_EUR, available, commit, eligible, release_rest, unit_price
+from sim.model.money import TOL_EUR, available, commit, eligible, money_changed, release_rest, unit_price
 
 if TYPE_CHECKING:
     from sim.model.context import Context, ReqState
@@ -165,13 +165,9 @@ def _rest_of(
     ctx: Context, r: ReqState, lines: list[Line], policy: str, fee_share: float, basis_qty: int, agency: int
 ) -> Generator[simpy.Event, Any, None]:
     """Wait for money (a tranche, a release) and award the rest of ``r`` as it comes."""
-    env = ctx.env
     while True:
         r.waiting_funds = True
-        w = ctx.funds_changed
-        if w is None or w.triggered:
-            w = ctx.funds_changed = env.event()
-        yield w
+        yield money_changed(ctx)
         r.waiting_funds = False
         if _award_affordable(ctx, r, lines, policy, fee_share, basis_qty, agency):
             return
