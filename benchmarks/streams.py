@@ -72,6 +72,7 @@ def scenario(case: str, n: int) -> Any:
             "nodes": [
                 {"id": "sup", "kind": "supplier", "domestic": True, "products": [product]},
                 {"id": "unit", "kind": "unit"},
+                {"id": "ua_state", "kind": "donor", "state_budget": True, "budget_eur": "unlimited"},
             ],
             "links": [
                 {
