@@ -915,7 +915,7 @@ def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
     deviation; the 95% interval is ``mean ± t(0.975, n - 1) * std / sqrt(n)`` (Student's t),
     null when ``n < 2``. Groups keep their first-seen order.
     """
-    from scipy import stats
+    from scipy.special import stdtrit  # Student's t quantile; scipy.stats costs seconds to import
 
     tables = [kpi_tables] if isinstance(kpi_tables, pa.Table) else list(kpi_tables)
     groups: dict[tuple[Any, ...], list[float]] = {}
@@ -937,7 +937,7 @@ def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
         std = float(arr.std(ddof=1)) if n > 1 else None
         lo = hi = None
         if n > 1 and mean is not None and std is not None:
-            half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+            half = float(stdtrit(n - 1, 0.975)) * std / math.sqrt(n)
             lo, hi = mean - half, mean + half
         out["mean"].append(mean)
         out["std"].append(std)
