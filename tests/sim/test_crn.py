@@ -1,10 +1,17 @@
 """Common random numbers: strategies that differ downstream of production share everything upstream.
 
-Two comparisons are run with ``aidflow compare -n 10``: the library's ``small_routers``
-baseline against ``more_lanes`` (two more clearance lanes at the border), and a scenario
-built here from the same file (Python dict -> ``Scenario`` -> YAML) with a strategy
-``one_lane`` that leaves the border a single lane, a change with a larger effect. Both touch
-only a handling node downstream of the suppliers, so in every replication
+The library's ``small_routers`` has no strategy left that acts downstream of production and
+changes anything: its border clears per truck (``serve: vehicle``), its ten router lots cross in
+three or four trucks, and ``more_lanes`` (five lanes instead of three) leaves every replication's
+log identical. So two scenarios are built here from that file (Python dict -> ``Scenario`` ->
+YAML), each with a strategy ``one_lane`` that leaves the border a single clearance lane, where
+that lane binds:
+
+- ``vehicle_one_lane``: the library's per-truck clearance, but the hub-to-border trucks are vans
+  of one pallet (1 m3, six of them), so a rail delivery reaches the border as several jobs;
+- ``lot_one_lane``: the library's trucks, but the border clears each pallet (``serve: lot``).
+
+Both touch only a handling node downstream of the suppliers, so in every replication
 
 - the requirement and production rows (requirement_opened, funds_committed, tender_started,
   tender_finished, contract_awarded, lot_produced) are identical — same t, qty, ref, node,
@@ -33,7 +40,7 @@ from ruamel.yaml import YAML
 from results.compare import paired_differences
 from results.store import read_events, read_manifest, table_sha256
 from scenarios.load import load
-from scenarios.schema import Scenario
+from scenarios.schema import Border, Scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "scenarios" / "small_routers.yaml"
@@ -51,22 +58,42 @@ UPSTREAM = (
     "lot_produced",
 )
 COLUMNS = ("t", "kind", "lot", "item", "qty", "node", "ref", "value")
-CASES = {"library_more_lanes": "more_lanes", "constructed_one_lane": "one_lane"}
+HUB_TO_BORDER = "road_hub_border"
+STRATEGY = "one_lane"
+CASES = ("vehicle_one_lane", "lot_one_lane")
 
 
-def one_lane_scenario(folder: Path) -> Path:
-    """small_routers plus a strategy leaving one clearance lane at the border, as a YAML file."""
+def one_lane_scenario(folder: Path, case: str) -> Path:
+    """small_routers changed so that the border's lanes bind, plus ``one_lane``, as a YAML file.
+
+    Args:
+        folder: Where to write the file.
+        case: ``vehicle_one_lane`` (per-truck clearance, one-pallet vans from the hub) or
+            ``lot_one_lane`` (per-pallet clearance, the library's trucks).
+
+    Returns:
+        The path of the scenario file.
+    """
     data: dict[str, Any] = load(SMALL).model_dump(mode="json", by_alias=True, exclude_none=True)
+    (border,) = [n for n in data["nodes"] if n["id"] == BORDER]
+    (vans,) = [x for x in data["links"] if x["id"] == HUB_TO_BORDER]
+    assert border["serve"] == "vehicle" and border["servers"] == 3
+    if case == "vehicle_one_lane":
+        vans["capacity_m3"] = 1.0  # one router lot (100 x 0.01 m3): a van leaves full with one pallet
+        vans["vehicles"] = 6
+    else:
+        border["serve"] = "lot"
     data["strategies"].append(
         {
-            "name": "one_lane",
+            "name": STRATEGY,
             "description": "One clearance lane at the border instead of three.",
             "overrides": {f"nodes.{BORDER}.servers": 1},
         }
     )
     scenario = Scenario.model_validate(data)
-    assert next(n for n in scenario.with_strategy("one_lane").nodes if n.id == BORDER).servers == 1
-    path = folder / "small_routers_one_lane.yaml"
+    (lanes,) = [n for n in scenario.with_strategy(STRATEGY).nodes if n.id == BORDER]
+    assert isinstance(lanes, Border) and lanes.servers == 1
+    path = folder / f"small_routers_{case}.yaml"
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     with open(path, "w", encoding="utf-8") as f:
@@ -79,12 +106,11 @@ def one_lane_scenario(folder: Path) -> Path:
 def compares(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
     """Both comparisons, run at once: case -> (run directory, the JSON the command printed)."""
     folder = tmp_path_factory.mktemp("crn")
-    scenarios = {"library_more_lanes": SMALL, "constructed_one_lane": one_lane_scenario(folder)}
     procs = {
         case: subprocess.Popen(
             [
                 *AIDFLOW,
-                *("compare", str(scenarios[case]), "--strategy", "baseline", "--strategy", strategy),
+                *("compare", str(one_lane_scenario(folder, case)), "--strategy", "baseline", "--strategy", STRATEGY),
                 *("-n", str(REPS), "--out", str(folder / case), "--format", "json", "--quiet"),
             ],
             cwd=folder,
@@ -94,7 +120,7 @@ def compares(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
             stdin=subprocess.DEVNULL,
             text=True,
         )
-        for case, strategy in CASES.items()
+        for case in CASES
     }
     out: dict[str, tuple[Path, dict[str, Any]]] = {}
     try:
@@ -131,29 +157,27 @@ def lead_times(kpis: pa.Table, strategy: str) -> np.ndarray:
     return np.array([by_rep[r] for r in range(REPS)], dtype=float)
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", CASES)
 def test_upstream_rows_identical_per_replication(compares: dict, case: str) -> None:
     run_dir, _ = compares[case]
-    strategy = CASES[case]
     assert read_manifest(run_dir)["status"] == "completed"
     differing = 0
     for r in range(REPS):
-        base, other = read_events(run_dir, "baseline", r), read_events(run_dir, strategy, r)
+        base, other = read_events(run_dir, "baseline", r), read_events(run_dir, STRATEGY, r)
         up_b, up_s = rows(base, UPSTREAM), rows(other, UPSTREAM)
         assert {x[1] for x in up_b} == set(UPSTREAM), f"rep {r}: an upstream kind is missing"
-        assert up_b == up_s, f"rep {r}: requirement/production rows differ between baseline and {strategy}"
+        assert up_b == up_s, f"rep {r}: requirement/production rows differ between baseline and {STRATEGY}"
         if table_sha256(base) != table_sha256(other):
             differing += 1
     # the strategy does change the flow downstream (otherwise the test would prove nothing)
     assert differing >= REPS // 3, f"only {differing} replications differ downstream"
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", CASES)
 def test_paired_variance_below_unpaired(compares: dict, case: str) -> None:
     run_dir, doc = compares[case]
-    strategy = CASES[case]
     kpis = pq.read_table(run_dir / "kpis.parquet")
-    b, s = lead_times(kpis, "baseline"), lead_times(kpis, strategy)
+    b, s = lead_times(kpis, "baseline"), lead_times(kpis, STRATEGY)
     d = s - b
     var_paired = float(np.var(d, ddof=1))
     var_unpaired = float(np.var(s, ddof=1) + np.var(b, ddof=1))
@@ -174,15 +198,16 @@ def test_paired_variance_below_unpaired(compares: dict, case: str) -> None:
     assert printed["diff_mean"] == pytest.approx(d.mean())
 
 
-def test_crn_detects_a_small_difference(compares: dict) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_crn_detects_a_small_difference(compares: dict, case: str) -> None:
     """One lane at the border costs a fraction of a day: the paired CI sees it, an unpaired one could not."""
-    run_dir, doc = compares["constructed_one_lane"]
+    run_dir, doc = compares[case]
     (printed,) = [x for x in doc["differences"] if x["kpi"] == "lead_time_mean_days" and x["item"] is None]
     assert printed["verdict"] == "worse"
     assert 0 < printed["ci95_low"] <= printed["diff_mean"] <= printed["ci95_high"]
     from scipy.stats import t
 
     kpis = pq.read_table(run_dir / "kpis.parquet")
-    b, s = lead_times(kpis, "baseline"), lead_times(kpis, "one_lane")
+    b, s = lead_times(kpis, "baseline"), lead_times(kpis, STRATEGY)
     unpaired_half = float(t.ppf(0.975, 2 * REPS - 2)) * float(np.sqrt((np.var(s, ddof=1) + np.var(b, ddof=1)) / REPS))
     assert unpaired_half > abs(printed["diff_mean"]), "an unpaired CI would span zero"

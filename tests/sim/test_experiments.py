@@ -180,7 +180,11 @@ END_TO_END = ("param_unknown_path", "scheduler_refused")
 def cli(runs: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The console-script runs of this module, at once: name -> (exit code, stdout, stderr, seconds)."""
     folder = tmp_path_factory.mktemp("cli")
-    # a --target-halfwidth that 2 replications miss and 4 reach: between the two paired CIs
+    # A --target-halfwidth that one replication misses by construction (the half-width of one
+    # value is infinite) and that is reached within 4: the narrower of the paired CIs at 2 and 4
+    # replications (the replications of any run are the same, so those of the 5-replication run
+    # are the ones the command will draw). The command widens 1 -> 2 (-> 4) and stops at the
+    # first of these whose half-width is within the target, never asking for 8.
     kpis = pq.read_table(runs[5] / "kpis.parquet").to_pylist()
     by = {
         (r["strategy"], r["replication"]): r["value"]
@@ -188,23 +192,27 @@ def cli(runs: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) -> dict
         if r["kpi"] == KPI and r["item"] is None and r["node"] is None and r["link"] is None
     }
     d = np.array([by[("bilateral", r)] - by[("baseline", r)] for r in range(5)])
-    hw2, hw4 = halfwidth(d[:2]), halfwidth(d[:4])
-    assert hw4 < hw2, (hw2, hw4)
-    target = math.sqrt(hw2 * hw4)
+    widths = {n: halfwidth(d[:n]) for n in (1, 2, 4)}
+    assert widths[1] == math.inf and math.isfinite(widths[2]) and math.isfinite(widths[4]), widths
+    target = min(widths[2], widths[4]) * (1 + 1e-9)  # a hair above: the command computes it in its own order
+    reached = next(n for n in (1, 2, 4) if widths[n] <= target)
     compare = ["compare", str(SMALL), "--strategy", "baseline", "--strategy", "bilateral", "--quiet"]
-    compare += ["--format", "json", "-n", "2"]
+    compare += ["--format", "json"]
     cases: dict[str, list[str]] = {
-        "halfwidth_reached": [*compare, "--target-halfwidth", f"{target:.6f}", "--out", str(folder / "reached")],
+        "halfwidth_reached": [
+            *compare,
+            *("-n", "1", "--target-halfwidth", repr(target), "--out", str(folder / "reached")),
+        ],
         "halfwidth_capped": [
             *compare,
-            *("--target-halfwidth", "0.0001%", "--max-replications", "5", "--out", str(folder / "capped")),
+            *("-n", "2", "--target-halfwidth", "0.0001%", "--max-replications", "5", "--out", str(folder / "capped")),
         ],
     }
     for name in END_TO_END:
         cases[name] = bad_args(name, folder)
     procs = {name: aidflow(args, folder) for name, args in cases.items()}
     t0 = time.monotonic()
-    out: dict[str, Any] = {"folder": folder, "target": target}
+    out: dict[str, Any] = {"folder": folder, "target": target, "reached": reached}
     try:
         pending = dict(procs)
         while pending:  # poll, so that each process's time to exit is measured
@@ -233,19 +241,21 @@ def bad_args(case: str, folder: Path) -> list[str]:
 def test_target_halfwidth_adds_replications_until_reached(cli: dict[str, Any], runs: dict[int, Path]) -> None:
     code, out, err, _ = cli["halfwidth_reached"]
     assert code == 0, err
-    assert "widening to 4 replications" in err
+    n = cli["reached"]  # 2 or 4: the first of 1, 2, 4 replications whose paired CI is within the target
+    assert "widening to 2 replications" in err
+    assert ("widening to 4 replications" in err) == (n == 4)
     assert "widening to 8" not in err and "not reached" not in err
     doc = json.loads(out)
-    assert doc["replications"] == 4
+    assert doc["replications"] == n
     run_dir = cli["folder"] / "reached"
     m = read_manifest(run_dir)
-    assert m["replications"] == 4 and m["status"] == "completed"
-    assert sorted(parts(run_dir)) == [(s, r) for s in STRATS for r in range(4)]
+    assert m["replications"] == n and m["status"] == "completed"
+    assert sorted(parts(run_dir)) == [(s, r) for s in STRATS for r in range(n)]
     # the replications kept from the first round and the added ones are those of any other run
     five = parts(runs[5])
     assert parts(run_dir) == {k: five[k] for k in parts(run_dir)}
     (lt,) = [x for x in doc["differences"] if x["kpi"] == KPI and x["item"] is None]
-    assert lt["n"] == 4 and (lt["ci95_high"] - lt["ci95_low"]) / 2 <= cli["target"]
+    assert lt["n"] == n and (lt["ci95_high"] - lt["ci95_low"]) / 2 <= cli["target"]
 
 
 def test_target_halfwidth_stops_at_the_cap(cli: dict[str, Any]) -> None:
