@@ -29,7 +29,7 @@ Example:
     True
     >>> st = state_at(log.table(), 30.0, s)
     >>> sorted(st.budget_eur)
-    ['estonia', 'luxembourg']
+    ['estonia', 'latvia', 'luxembourg']
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ class NodeState:
     """Lots at one node: waiting for a server, in service, waiting for a vehicle (lot ids, arrival order).
 
     ``tenders`` lists the requirements in tender at an agency; ``backlog_units`` the units under
-    contract at a supplier not yet produced.
+    contract at a supplier not yet produced. ``servers_busy`` counts the servers at work: a
+    per-lot service takes one each, a per-vehicle job (``serve: vehicle``) one for all its lots
+    (read from the rows' ``value``: 1 on the row that takes or frees the server, 0 on the rest).
     """
 
     id: str
@@ -127,6 +129,7 @@ class NodeState:
     waiting: dict[str, list[int]] = field(default_factory=dict)
     tenders: list[str] = field(default_factory=list)
     backlog_units: int = 0
+    servers_busy: int = 0
 
     @property
     def waiting_lots(self) -> int:
@@ -209,7 +212,12 @@ class RequirementState:
 
 @dataclass
 class ContractState:
-    """One contract: a (requirement, supplier) order."""
+    """One contract: a (requirement, supplier) order.
+
+    A requirement contracted in parts with one supplier (its funders paid part at first, the
+    rest when money came) is one contract: ``qty`` and ``value_eur`` (fee excluded) add every
+    part's ``contract_awarded`` row; ``awarded_day`` is the first part's.
+    """
 
     id: str
     requirement: str
@@ -441,7 +449,7 @@ def _req_namer(scenario: Scenario | None) -> Any:
 
 
 class _Node:
-    __slots__ = ("id", "in_service", "kind", "queue", "tenders", "waiting")
+    __slots__ = ("busy", "id", "in_service", "kind", "queue", "tenders", "waiting")
 
     def __init__(self, node_id: str, kind: str | None) -> None:
         self.id = node_id
@@ -450,6 +458,7 @@ class _Node:
         self.in_service: dict[int, None] = {}
         self.waiting: dict[str, dict[int, None]] = {}
         self.tenders: dict[str, None] = {}
+        self.busy = 0
 
 
 class _Fold:
@@ -522,12 +531,17 @@ class _Fold:
                 node = self.node(nodes[i])
                 node.queue.pop(lot, None)
                 node.in_service[lot] = None
+                servers = values[i]
+                node.busy += 1 if servers is None else int(servers)  # a per-vehicle job's other lots take no server
                 ls = self.lots.get(lot)
                 if ls is not None:
                     ls.status, ls.since = "in_service", t
             elif k == SERVICE_FINISHED:
                 lot = lots[i]
-                self.node(nodes[i]).in_service.pop(lot, None)
+                node = self.node(nodes[i])
+                node.in_service.pop(lot, None)
+                servers = values[i]
+                node.busy -= 1 if servers is None else int(servers)
                 ls = self.lots.get(lot)
                 if ls is not None:
                     ls.status, ls.since = "served", t
@@ -644,7 +658,14 @@ class _Fold:
             elif k == CONTRACT_AWARDED:
                 ref, sup, q = refs[i], nodes[i] or "?", qtys[i] or 0
                 rid = self.rid(ref)
-                self.contracts[(ref, sup)] = ContractState(f"{rid}@{sup}", rid, sup, items[i], q, values[i] or 0.0, t)
+                ct = self.contracts.get((ref, sup))
+                if ct is None:
+                    self.contracts[(ref, sup)] = ContractState(
+                        f"{rid}@{sup}", rid, sup, items[i], q, values[i] or 0.0, t
+                    )
+                else:  # a further part (the funders paid only part at first): the same order grows
+                    ct.qty += q
+                    ct.value_eur += values[i] or 0.0
                 self.node(sup)
                 rs = self.requirements.get(ref)
                 if rs is not None:
@@ -698,6 +719,7 @@ class _Fold:
                 {lk: list(w) for lk, w in n.waiting.items() if w},
                 list(n.tenders),
                 backlog.get(nid, 0),
+                n.busy,
             )
             for nid, n in self.nodes.items()
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections import deque
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from scenarios.errors import AidflowError
 from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.model.context import Context
+from sim.model.handling import Station
 from sim.run import build_context, end_state, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,13 +55,30 @@ MAX_EVENTS = 60_000
 # --------------------------------------------------------------------------- helpers
 
 
+def _station_lots(st: Station) -> tuple[int, int]:
+    """Lots waiting for a server and lots in service at ``st`` (a per-vehicle job counts each lot it holds).
+
+    The queue holds one lot per job (its first); ``st.jobs`` the lots of every job of several
+    lots, queued or in service; a lot of a job in service destroyed by a strike stays in its job,
+    marked ``lost``, until the job ends.
+    """
+    q = st.queue
+    queued = list(q) if isinstance(q, deque) else [entry[2] for entry in q._h]
+    first_ids = {x.id for x in queued}
+    waiting = sum(len(st.jobs.get(x.id) or [x]) for x in queued)
+    extra = sum(sum(not x.lost for x in job) - 1 for fid, job in st.jobs.items() if fid not in first_ids)
+    return waiting, st.busy + extra
+
+
 def extras(ctx: Context) -> dict[str, Any]:
-    """Engine internals the log must also explain: queues, busy servers, free vehicles, backlogs, open lots."""
+    """Engine internals the log must also explain: queued and in-service lots, busy servers, free vehicles, backlogs, open lots."""
     backlog: dict[str, int] = {}
     for (sup, _), ln in ctx.lines.items():
         backlog[ctx.node_ids[sup]] = backlog.get(ctx.node_ids[sup], 0) + ln.backlog
+    lots = {ctx.node_ids[k]: _station_lots(s) for k, s in ctx.stations.items()}
     return {
-        "queue": {ctx.node_ids[k]: len(s.queue) for k, s in ctx.stations.items()},
+        "queue": {n: q for n, (q, _) in lots.items()},
+        "in_service": {n: x for n, (_, x) in lots.items()},
         "busy": {ctx.node_ids[k]: s.busy for k, s in ctx.stations.items()},
         "free": {ctx.link_ids[k]: sorted(c.free) for k, c in ctx.carriers.items()},
         "backlog": backlog,
@@ -81,7 +100,8 @@ def check_state(s: State, scenario: Scenario, engine: dict[str, Any], more: dict
     assert s.end_state(scenario) == engine
     for node, q in more["queue"].items():
         assert len(s.nodes[node].queue) == q, node
-        assert len(s.nodes[node].in_service) == more["busy"][node], node
+        assert len(s.nodes[node].in_service) == more["in_service"][node], node
+        assert s.nodes[node].servers_busy == more["busy"][node], node  # jobs, read from the rows' values
     for link, free in more["free"].items():
         idle = sorted(v.vehicle for v in s.vehicles.values() if v.link == link and v.status == "idle")
         assert idle == free, link
@@ -178,7 +198,7 @@ def test_state_semantics(small: Scenario, small_run: tuple[pa.Table, Any]) -> No
     s = state_at(table, day, small)
     assert s.rows == int(np.count_nonzero(t <= day))
     before = state_at(table, -1.0, small)
-    assert before.rows == 0 and before.budget_eur == {"luxembourg": 0.0, "estonia": 0.0}
+    assert before.rows == 0 and before.budget_eur == {"luxembourg": 0.0, "estonia": 0.0, "latvia": 0.0}
     assert before.stock == {"brigade_south/charger": 10}
     assert all(v.status == "idle" for v in before.vehicles.values())
     end = state_at(table, 1e9, small)
@@ -214,6 +234,117 @@ def test_bad_input(small_run: tuple[pa.Table, Any]) -> None:
         lineage(table, requirement="R9", scenario=load(SMALL))
     with pytest.raises(ReplayError):
         state_at(object(), 1.0)
+
+
+def _per_vehicle_border() -> Scenario:
+    """30 lots in stock; 10 trucks of 3 lots reach a ``serve: vehicle`` border (1 lane, 1 day a job) together."""
+    start = dt.date(2025, 1, 1)
+    return Scenario.model_validate(
+        {
+            "name": "per_vehicle",
+            "start": start,
+            "horizon_days": 200,
+            "seed": 11,
+            "items": [{"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 10, "priority": 5}],
+            "nodes": [
+                {
+                    "id": "sup",
+                    "kind": "supplier",
+                    "products": [{"item": "box", "rate_per_day": 1, "unit_price_eur": 1, "initial_stock": 300}],
+                },
+                {"id": "border", "kind": "border", "servers": 1, "service_days": 1.0, "serve": "vehicle"},
+                {"id": "unit", "kind": "unit"},
+                {"id": "donor", "kind": "donor", "budget_eur": 1e9},
+                {"id": "agency", "kind": "agency", "staff": 1, "tender_days": 1},
+            ],
+            "links": [
+                {"id": "in", "from": "sup", "to": "border", "mode": "road", "transit_days": 1.0}
+                | {"vehicles": 10, "capacity_m3": 3.0},
+                {"id": "out", "from": "border", "to": "unit", "mode": "road", "transit_days": 1.0}
+                | {"vehicles": 30, "capacity_m3": 1.0},
+            ],
+            "requirements": [
+                {"id": "R1", "unit": "unit", "item": "box", "qty": 300, "need_by": start, "funders": ["donor"]}
+            ],
+        }
+    )
+
+
+def test_per_vehicle_station_counts_lots_and_one_server_per_job() -> None:
+    """By hand: all 30 lots arrive at t0; job k (3 lots) is in service from t0 + k to t0 + k + 1.
+
+    Half a day into job k the border holds 30 - 3k lots (27 - 3k queued, 3 in service) and one
+    busy lane; served lots leave at once (30 one-lot trucks wait on ``out``).
+    """
+    s = _per_vehicle_border()
+    first, finished = _run(s, [], [])
+    assert finished
+    table = first.log.table()
+    kinds = np.asarray(table.column("kind").to_pylist(), dtype=object)
+    nodes = np.asarray(table.column("node").to_pylist(), dtype=object)
+    t = table.column("t").to_numpy()
+    arrivals = t[(kinds == "arrived") & (nodes == "border")]
+    t0 = float(arrivals.min())
+    assert len(arrivals) == 30 and np.all(arrivals == t0)
+    times = [t0 + k + 0.5 for k in range(10)]
+    records: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
+    ctx, finished = _run(s, times, records)
+    assert finished and len(records) == 10
+    replay = Replay(ctx.log.table(), s)
+    for k, (when, engine, more) in enumerate(records):
+        assert engine["at_stations"]["border"] == 30 - 3 * k, when
+        state = replay.at(when)
+        border = state.nodes["border"]
+        assert (len(border.queue), len(border.in_service), border.servers_busy) == (27 - 3 * k, 3, 1), when
+        assert more["queue"]["border"] == 27 - 3 * k and more["in_service"]["border"] == 3
+        check_state(state, s, engine, more)
+
+
+def test_requirement_contracted_in_parts_with_one_supplier_is_one_contract() -> None:
+    """EUR 50,000 pays 63 routers at EUR 770 + 2 % fee; a EUR 500,000 tranche on day 60 the other 537.
+
+    Two ``contract_awarded`` rows for R1 at ``maker`` (63, then 537): the contract R1@maker is
+    their sum, 600 routers worth 600 x 770 = EUR 462,000, and every lot produced counts once.
+    """
+    start = dt.date(2025, 1, 1)
+    s = Scenario.model_validate(
+        {
+            "name": "parts",
+            "start": start,
+            "horizon_days": 200,
+            "seed": 1,
+            "items": [{"id": "router", "unit_value_eur": 77.0, "volume_m3": 0.01, "lot_size": 1}],
+            "nodes": [
+                {
+                    "id": "maker",
+                    "kind": "supplier",
+                    "products": [{"item": "router", "rate_per_day": 1000, "unit_price_eur": 770.0}],
+                },
+                {"id": "unit", "kind": "unit"},
+                {"id": "donor", "kind": "donor", "budget_eur": 50_000, "bilateral_lead_days": 10}
+                | {"tranches": [{"date": start + dt.timedelta(days=60), "amount_eur": 500_000}]},
+                {"id": "agency", "kind": "agency", "staff": 1, "tender_days": 5, "fee_share": 0.02},
+            ],
+            "links": [
+                {"id": "road", "from": "maker", "to": "unit", "mode": "road", "transit_days": 1}
+                | {"vehicles": 50, "capacity_m3": 100.0},
+            ],
+            "requirements": [
+                {"id": "R1", "unit": "unit", "item": "router", "qty": 600, "need_by": start + dt.timedelta(days=100)}
+                | {"funders": ["donor"], "channel": "agency"},
+            ],
+        }
+    )
+    records: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
+    ctx, finished = _run(s, [6.5, 30.5, 60.5, 61.5, 150.5], records)
+    assert finished and len(records) == 5
+    replay = Replay(ctx.log.table(), s)
+    for when, engine, more in records:
+        check_state(replay.at(when), s, engine, more)
+    before, after = replay.at(59.5).contracts["R1@maker"], replay.at(150.5).contracts["R1@maker"]
+    assert (before.qty, before.value_eur, before.awarded_day) == (63, pytest.approx(63 * 770), 5.0)
+    assert (after.qty, after.value_eur, after.awarded_day) == (600, pytest.approx(600 * 770), 5.0)
+    assert after.produced == after.delivered == 600
 
 
 # --------------------------------------------------------------------------- lineage
