@@ -8,8 +8,10 @@ shipped ``scenarios/`` and a fresh ``runs/``.
 What is changed, and why:
 
 - replications: ``-n N`` becomes ``-n 1`` (``-n 2`` for ``compare``, whose paired CIs need two)
-  and a ``bottlenecks`` of a scenario file without ``-n`` gets ``-n 1``; the README's counts
-  are for answers, this test checks that the commands work. Nothing else is rewritten.
+  and a ``bottlenecks`` of a scenario file without ``-n`` gets ``-n 1``; a ``compare
+  --target-halfwidth`` without ``-n`` gets ``-n 2 --max-replications 4`` (one doubling of the
+  loop instead of 10 replications doubling until the CIs are narrow). The README's counts are
+  for answers, this test checks that the commands work. Nothing else is rewritten.
 - skipped, with the reason: lines that need an external Dask cluster (``--scheduler tcp://``,
   ``--scheduler-file``, ``dask scheduler|worker``); ``make`` lines are not ``aidflow`` commands.
 - ``runs/demo`` is what ``make demo`` writes: the test makes it first with the demo's own run
@@ -69,10 +71,18 @@ def _command(line: str, block: int = 0) -> Command:
     command = words[1] if len(words) > 1 else ""
     cap = "2" if command == "compare" else "1"
     run = re.sub(r"(\s)(-n|--replications)\s+\d+", rf"\1\2 {cap}", line)
-    if command == "bottlenecks" and words[2].endswith(".yaml") and not {"-n", "--replications"} & set(words):
-        head, sep, comment = run.partition("  #")
-        run = f"{head.rstrip()} -n 1" + (f"  {sep.strip()}{comment}" if sep else "")
+    no_n = not {"-n", "--replications"} & set(words)
+    if command == "bottlenecks" and words[2].endswith(".yaml") and no_n:
+        run = _append(run, "-n 1")
+    if command == "compare" and "--target-halfwidth" in words and no_n:
+        run = _append(run, "-n 2 --max-replications 4")
     return Command(line, run, "", block)
+
+
+def _append(run: str, extra: str) -> str:
+    """``run`` with ``extra`` added to its arguments, before a trailing comment."""
+    head, sep, comment = run.partition("  #")
+    return f"{head.rstrip()} {extra}" + (f"  {sep.strip()}{comment}" if sep else "")
 
 
 def readme_commands() -> list[Command]:
@@ -95,6 +105,9 @@ def test_the_readme_commands_are_found_and_rewritten_as_documented() -> None:
     assert _command("aidflow compare s.yaml --strategy a --strategy b -n 30").run.endswith("-n 2")
     assert _command("aidflow bottlenecks s.yaml   # ranking").run == "aidflow bottlenecks s.yaml -n 1  # ranking"
     assert _command("aidflow bottlenecks runs/demo").run == "aidflow bottlenecks runs/demo"
+    halfwidth = "aidflow compare s.yaml --strategy a --strategy b --target-halfwidth 5%"
+    assert _command(halfwidth).run == f"{halfwidth} -n 2 --max-replications 4"
+    assert _command("aidflow compare s.yaml --target-halfwidth 5% -n 8").run.endswith("5% -n 2")
     assert _command("aidflow run s.yaml -n 3 --scheduler tcp://h:8786").skip
 
 

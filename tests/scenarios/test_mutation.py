@@ -121,7 +121,7 @@ def _dump(data: Any) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, min_size=1, max_size=3))
 def test_mutated_scenario_loads_or_fails_cleanly(mutations: list[tuple[Path_, str, Any, Any]]) -> None:
     data = copy.deepcopy(BASE)
@@ -154,7 +154,7 @@ def _ids(data: dict[str, Any]) -> list[str]:
     ]
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_mutated_library_scenario_loads_or_fails_cleanly(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(LIBRARY)), label="scenario")

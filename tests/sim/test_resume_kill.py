@@ -1,6 +1,6 @@
 """A run SIGKILLed at random moments leaves only readable files, and ``--resume`` finishes it.
 
-``aidflow run fpv_drones_2024_2025.yaml -n 12`` (a few seconds of work) is started and SIGKILLed
+``aidflow run fpv_drones_2024_2025.yaml -n 6`` (a few seconds of work) is started and SIGKILLed
 after a random delay, four times; each time the next start resumes it (``--resume``; a fresh
 start if the kill came before the run directory had a manifest). After each kill every file
 of the run directory under its final name is readable — ``manifest.json`` parses, every
@@ -36,7 +36,7 @@ FPV = ROOT / "scenarios" / "fpv_drones_2024_2025.yaml"
 BIN = Path(sys.executable).parent
 AIDFLOW = [str(BIN / "aidflow")] if (BIN / "aidflow").exists() else [sys.executable, "-m", "sim.cli"]
 ENV = {k: v for k, v in os.environ.items() if k != "AIDFLOW_DEBUG"}
-REPS = 12
+REPS = 6
 KILLS = 4
 
 
