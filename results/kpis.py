@@ -915,8 +915,6 @@ def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
     deviation; the 95% interval is ``mean ± t(0.975, n - 1) * std / sqrt(n)`` (Student's t),
     null when ``n < 2``. Groups keep their first-seen order.
     """
-    from scipy.special import stdtrit  # Student's t quantile; scipy.stats costs seconds to import
-
     tables = [kpi_tables] if isinstance(kpi_tables, pa.Table) else list(kpi_tables)
     groups: dict[tuple[Any, ...], list[float]] = {}
     for tb in tables:
@@ -937,6 +935,8 @@ def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
         std = float(arr.std(ddof=1)) if n > 1 else None
         lo = hi = None
         if n > 1 and mean is not None and std is not None:
+            from scipy.special import stdtrit  # t quantile; not scipy.stats (seconds to import), only for n > 1
+
             half = float(stdtrit(n - 1, 0.975)) * std / math.sqrt(n)
             lo, hi = mean - half, mean + half
         out["mean"].append(mean)

@@ -81,3 +81,21 @@ def test_summary_interval_uses_students_t(df: int) -> None:
 def test_one_replication_has_no_interval() -> None:
     row = summarise(_kpi_table([5.0])).to_pylist()[0]
     assert (row["n"], row["mean"], row["std"], row["ci95_low"], row["ci95_high"]) == (1, 5.0, None, None, None)
+
+
+def test_a_one_replication_summary_imports_no_scipy() -> None:
+    """One replication has no interval, so ``summarise`` needs no t quantile (scipy.special: ~0.4 s)."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import pyarrow as pa
+        from results.kpis import summarise
+        summarise(pa.table({
+            "kpi": ["otif"], "item": ["all"], "node": [None], "link": [None],
+            "value": [1.0], "strategy": ["b"], "replication": [0],
+        }))
+        print(sorted(m for m in sys.modules if m.split(".")[0] == "scipy"))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert proc.stdout.strip() == "[]"
