@@ -37,6 +37,7 @@ from scenarios.load import load
 from sim.cli_run import Experiment, execute
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # tests/conftest.py starts the slow files first
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "scenarios" / "small_routers.yaml"

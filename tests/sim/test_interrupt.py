@@ -30,6 +30,7 @@ SMALL = ROOT / "scenarios" / "small_routers.yaml"
 BIN = Path(sys.executable).parent
 AIDFLOW = [str(BIN / "aidflow")] if (BIN / "aidflow").exists() else [sys.executable, "-m", "sim.cli"]
 ENV = {k: v for k, v in os.environ.items() if k != "AIDFLOW_DEBUG"}
+pytestmark = pytest.mark.slow  # tests/conftest.py starts the slow files first
 
 # name -> (arguments after the scenario, parts of the finished run, worker processes expected)
 CASES: dict[str, tuple[list[str], int, int]] = {

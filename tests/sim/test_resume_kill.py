@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 from ruamel.yaml import YAML
 
 from results.store import TMP_PREFIX, read_events, read_manifest, sha256_file, table_sha256
@@ -38,6 +39,7 @@ AIDFLOW = [str(BIN / "aidflow")] if (BIN / "aidflow").exists() else [sys.executa
 ENV = {k: v for k, v in os.environ.items() if k != "AIDFLOW_DEBUG"}
 REPS = 6
 KILLS = 4
+pytestmark = pytest.mark.slow  # tests/conftest.py starts the slow files first
 
 
 def start(run_dir: Path, *extra: str) -> subprocess.Popen[str]:
