@@ -253,10 +253,7 @@ def _from_scenario(
         raise BottleneckError(f"--strategy: no strategy {strategy!r} in {path} (known: {', '.join(known)})")
     base = s.with_strategy(strategy)
     target = out_dir if out_dir is not None else default_run_dir(s.name, "bottlenecks", [strategy])
-    if not overwrite and not resume and target.is_dir() and any(target.iterdir()):
-        raise BottleneckError(
-            f"{target}: directory is not empty (use --overwrite to replace it, --resume to continue it, or another --out)"
-        )
+    # an existing directory is refused by the run store itself, before the base runs (results.store)
     points: list[dict[str, Any]] = [{}]
     messages: list[str] = []
 
