@@ -409,12 +409,7 @@ def end_state(ctx: Context) -> dict[str, Any]:
     """The engine's own end-of-run state, in ids (for ``--verify`` and the tests)."""
     stock = {f"{ctx.node_ids[u]}/{ctx.item_ids[i]}": q for (u, i), q in sorted(ctx.stock.items())}
     budget = {ctx.node_ids[d]: round(b, 6) for d, b in sorted(ctx.budget_eur.items())}
-    # lots queued or in service: a per-vehicle job is one queue place and one server but holds
-    # several lots (``st.jobs``; a lot of a job in service destroyed by a strike stays there, lost)
-    queues = {
-        ctx.node_ids[k]: len(st.queue) + st.busy + sum(sum(not x.lost for x in job) - 1 for job in st.jobs.values())
-        for k, st in sorted(ctx.stations.items())
-    }
+    queues = {ctx.node_ids[k]: st.lots_held() for k, st in sorted(ctx.stations.items())}
     waiting = {ctx.link_ids[k]: len(c.queue) for k, c in sorted(ctx.carriers.items())}
     # the scenario's requirements (a stream's own entry stays unopened; its arrivals are ``<id>#<n>``)
     reqs = {

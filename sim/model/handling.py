@@ -119,6 +119,12 @@ class Station:
         self.service = self.service_base if stretch == 1.0 else stretched(self.service_base, stretch)
         self._start_next()
 
+    def lots_held(self) -> int:
+        """Lots queued or in service here (not jobs: a per-vehicle job is one queue place or one
+        server but holds several lots; a lot of a job in service destroyed by a strike stays in
+        the job, lost, and is not counted)."""
+        return len(self.queue) + self.busy + sum(sum(not x.lost for x in job) - 1 for job in self.jobs.values())
+
     def has_room(self) -> bool:
         """True when one more lot may be sent towards this station."""
         return self.reserved < self.cap
