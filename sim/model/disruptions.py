@@ -123,14 +123,9 @@ def strike(ctx: Context, node: int, p: float, index: int) -> None:
     """Destroy each lot at ``node`` (and each unit of its suppliers' stock) with probability ``p``."""
     gen = ctx.streams.generator("disruption", LOSS_RESOURCE + max(index, 0))
     value = float(index)
-    codes: dict[tuple[int, int], int] = {}
 
     def lost_row(lot: Lot, link: int = -1) -> None:
-        key = (lot.item, link)
-        c = codes.get(key)
-        if c is None:
-            c = codes[key] = ctx.log.code(LOST, item=lot.item, node=node, link=link)
-        ctx.put(c, lot.id, lot.qty, -1, lot.req, value)
+        ctx.put(ctx.log.code(LOST, item=lot.item, node=node, link=link), lot.id, lot.qty, -1, lot.req, value)
         lot.lost = True
         lot_lost(ctx, lot)
 
@@ -184,15 +179,11 @@ def _strike_station(
             else:
                 alive.append(lot)
         if alive:
-            head = min(alive, key=lambda x: x.prio) if ctx.priority_queues else alive[0]
-            if len(alive) > 1:
-                st.jobs[head.id] = [head, *(x for x in alive if x is not head)]
-            st.queue.append(head)
+            st.queue_job(alive)
     # in service, in order of start
     ins = st.in_service
     if ins is None:  # the station was not built to lose lots (no lossy disruption targets it)
         return
-    finished: dict[int, int] = {}
     for first in list(ins.values()):
         job = st.jobs.get(first.id) or [first]
         doomed = [gen.random() < p for _ in job]
@@ -203,11 +194,7 @@ def _strike_station(
         for lot, dead in zip(job, doomed, strict=True):
             if not dead:
                 continue
-            key = lot.item
-            c = finished.get(key)
-            if c is None:
-                c = finished[key] = ctx.log.code(SERVICE_FINISHED, item=lot.item, node=st.node)
-            ctx.put(c, lot.id, lot.qty, -1, lot.req, weight)
+            ctx.put(ctx.log.code(SERVICE_FINISHED, item=lot.item, node=st.node), lot.id, lot.qty, -1, lot.req, weight)
             weight = 0.0
             lost_row(lot)
             if capped:

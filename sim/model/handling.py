@@ -167,13 +167,17 @@ class Station:
         rec = self.ctx.rec
         for lot in lots:
             rec((now, c_queued, lot.id, vehicle))
+        self.queue_job(lots)
+        self._start_next()
+
+    def queue_job(self, lots: list[Lot]) -> None:
+        """Queue ``lots`` as one job, at the rank of its most urgent lot (the job's first lot)."""
         first = min(lots, key=_prio) if self.ctx.priority_queues else lots[0]
         if len(lots) > 1:
             if first is not lots[0]:
                 lots = [first, *(x for x in lots if x is not first)]
             self.jobs[first.id] = lots
         self.queue.append(first)
-        self._start_next()
 
     def _job_code(self, kind: int, item: int) -> int:
         key = (kind, item)
