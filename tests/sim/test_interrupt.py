@@ -50,10 +50,23 @@ def command(name: str, args: list[str]) -> list[str]:
     return [*AIDFLOW, args[0], str(SMALL), *args[1:], "--out", name, "--quiet"]
 
 
+def _sigint_default() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A suite started in the background (``cmd &``
+    from a script) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(argv: list[str], cwd: Path, run_dir: Path, workers: int) -> tuple[int, str, list[psutil.Process]]:
     """Start ``argv``, wait for a part (and ``workers`` workers), SIGINT it; (exit code, stderr, descendants)."""
     p = subprocess.Popen(
-        argv, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+        argv,
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_sigint_default,
     )
     try:
         proc = psutil.Process(p.pid)
