@@ -152,7 +152,11 @@ def execute(exp: Experiment, err: Console) -> Outcome:
     root_seed = exp.scenario.seed if exp.seed is None else exp.seed
     store = open_store(exp, root_seed)
     try:
-        return _execute(exp, err, store)
+        with _sigint_noted() as sigint:
+            outcome = _execute(exp, err, store)
+        if sigint.seen:  # Ctrl-C landed where Python drops exceptions (a weakref or __del__ callback)
+            raise KeyboardInterrupt
+        return outcome
     except KeyboardInterrupt:
         raise interrupted(exp, store) from None
     except TaskFailed as exc:
@@ -189,6 +193,39 @@ def interrupted(exp: Experiment, store: Any = None) -> RunInterrupted:
     return RunInterrupted(
         f"interrupted: {exp.out_dir} is kept (status interrupted); continue with: {resume_command(exp)}"
     )
+
+
+class _Sigint:
+    """SIGINT handler that notes the signal, then raises ``KeyboardInterrupt`` as Python's own does."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigint_noted() -> Iterator[_Sigint]:
+    """Note every Ctrl-C during a run, so that one Python swallowed still stops the command.
+
+    A ``KeyboardInterrupt`` raised inside a weakref callback or a ``__del__`` is printed as
+    "Exception ignored" and lost. Only where Ctrl-C would raise anyway (main thread, Python's
+    default handler); a SIGINT the shell set to be ignored stays ignored.
+    """
+    handler = _Sigint()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield handler
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

@@ -159,3 +159,60 @@ def test_sigkill_leaves_no_worker_behind(tmp_path: Path) -> None:
             p.wait(10)
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, f"processes survived the killed command: {[(c.pid, c.name()) for c in alive]}"
+
+
+SWALLOWED = '''"""Test fault: replication 1 gets Ctrl-C inside a weakref callback, where Python drops exceptions."""
+import os
+import signal
+import time
+import weakref
+
+import sim.run
+
+_real_run = sim.run.run
+
+
+class _Gone:
+    pass
+
+
+def _ctrl_c_while_collecting(_ref):
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)  # the handler runs here and its KeyboardInterrupt is "ignored"
+
+
+def _run(scenario, strategy="baseline", replication=0, *args, **kwargs):
+    if replication == 1:
+        x = _Gone()
+        ref = weakref.ref(x, _ctrl_c_while_collecting)
+        del x
+        del ref
+    return _real_run(scenario, strategy, replication, *args, **kwargs)
+
+
+sim.run.run = _run
+'''
+
+
+def test_a_ctrl_c_python_swallows_still_interrupts(tmp_path: Path) -> None:
+    """A KeyboardInterrupt raised inside a weakref callback is printed as "Exception ignored"
+    and lost; the command must still stop as interrupted (exit 130), not finish as if no one asked."""
+    fault = tmp_path / "fault"
+    fault.mkdir()
+    (fault / "sitecustomize.py").write_text(SWALLOWED, encoding="utf-8")
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(fault), *filter(None, [ENV.get("PYTHONPATH")])])}
+    out = tmp_path / "swallowed"
+    argv = command("swallowed", ["run", "-n", "3"])
+    p = subprocess.run(
+        argv,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=_sigint_default,
+    )
+    assert p.returncode == 130, p.stderr[-3000:]
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["status"] == "interrupted"
+    assert "--resume" in p.stderr
