@@ -135,8 +135,10 @@ class _Strict(BaseModel):
 class Fixed(_Strict):
     """A constant duration in days."""
 
-    dist: Literal["fixed"] = "fixed"
-    value: NonNegFloat
+    dist: Literal["fixed"] = Field(
+        "fixed", description="Distribution tag: `fixed` (the default; a bare number means a fixed value)."
+    )
+    value: NonNegFloat = Field(description="The constant duration.", json_schema_extra={"unit": "days"})
 
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -146,8 +148,8 @@ class Fixed(_Strict):
 class Exponential(_Strict):
     """Exponential with the given mean (days)."""
 
-    dist: Literal["exponential"]
-    mean: PosFloat
+    dist: Literal["exponential"] = Field(description="Distribution tag: `exponential`.")
+    mean: PosFloat = Field(description="Mean of the exponential.", json_schema_extra={"unit": "days"})
 
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -157,9 +159,9 @@ class Exponential(_Strict):
 class Uniform(_Strict):
     """Uniform on [low, high] days."""
 
-    dist: Literal["uniform"]
-    low: NonNegFloat
-    high: NonNegFloat
+    dist: Literal["uniform"] = Field(description="Distribution tag: `uniform`.")
+    low: NonNegFloat = Field(description="Lower bound.", json_schema_extra={"unit": "days"})
+    high: NonNegFloat = Field(description="Upper bound, at least `low`.", json_schema_extra={"unit": "days"})
 
     @model_validator(mode="after")
     def _ordered(self) -> Uniform:
@@ -177,10 +179,12 @@ class Uniform(_Strict):
 class Triangular(_Strict):
     """Triangular with low <= mode <= high (days)."""
 
-    dist: Literal["triangular"]
-    low: NonNegFloat
-    mode: NonNegFloat
-    high: NonNegFloat
+    dist: Literal["triangular"] = Field(description="Distribution tag: `triangular`.")
+    low: NonNegFloat = Field(description="Lower bound.", json_schema_extra={"unit": "days"})
+    mode: NonNegFloat = Field(
+        description="Most likely value, between `low` and `high`.", json_schema_extra={"unit": "days"}
+    )
+    high: NonNegFloat = Field(description="Upper bound.", json_schema_extra={"unit": "days"})
 
     @model_validator(mode="after")
     def _ordered(self) -> Triangular:
@@ -200,9 +204,14 @@ class Triangular(_Strict):
 class Lognormal(_Strict):
     """Lognormal given by its mean (days) and coefficient of variation."""
 
-    dist: Literal["lognormal"]
-    mean: PosFloat
-    cv: Annotated[StrictFloat, Field(gt=0, le=100)]
+    dist: Literal["lognormal"] = Field(description="Distribution tag: `lognormal`.")
+    mean: PosFloat = Field(
+        description="Mean of the lognormal (not of its logarithm).", json_schema_extra={"unit": "days"}
+    )
+    cv: Annotated[StrictFloat, Field(gt=0, le=100)] = Field(
+        description="Coefficient of variation: standard deviation / mean, in (0, 100].",
+        json_schema_extra={"unit": "ratio"},
+    )
 
     def mean_days(self) -> float:
         """Expected value in days."""
@@ -212,9 +221,15 @@ class Lognormal(_Strict):
 class Empirical(_Strict):
     """Draws one of ``values`` (days) with optional ``weights`` (probabilities summing to 1)."""
 
-    dist: Literal["empirical"]
-    values: Annotated[list[NonNegFloat], Field(min_length=1, max_length=100_000)]
-    weights: list[Probability] | None = None
+    dist: Literal["empirical"] = Field(description="Distribution tag: `empirical`.")
+    values: Annotated[list[NonNegFloat], Field(min_length=1, max_length=100_000)] = Field(
+        description="The values drawn from, one to 100,000.", json_schema_extra={"unit": "days"}
+    )
+    weights: list[Probability] | None = Field(
+        None,
+        description="Probability of each value, one per value, summing to 1; none: all equally likely.",
+        json_schema_extra={"unit": "probability"},
+    )
 
     @model_validator(mode="after")
     def _weights(self) -> Empirical:
@@ -268,49 +283,75 @@ def as_dist(value: float) -> Fixed:
 class Source(_Strict):
     """A citation: the document, the exact phrase quoted from it, and what it supports."""
 
-    id: Id
-    document: Annotated[str, Field(min_length=1, max_length=300)]
-    phrase: Annotated[str, Field(min_length=3, max_length=2000)]
-    supports: Annotated[str, Field(min_length=1, max_length=500)]
+    id: Id = Field(description="Id of the source, named by `cite` lists.")
+    document: Annotated[str, Field(min_length=1, max_length=300)] = Field(
+        description="The document cited: title, publisher, date or URL."
+    )
+    phrase: Annotated[str, Field(min_length=3, max_length=2000)] = Field(
+        description="The exact phrase quoted from the document."
+    )
+    supports: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="What in the scenario the phrase supports."
+    )
 
 
 class Item(_Strict):
     """A catalogue entry."""
 
-    id: Id
-    name: str = ""
-    unit_value_eur: Money
+    id: Id = Field(description="Id of the item, named by products, requirements, pledges and earmarks.")
+    name: str = Field("", description="Readable name.")
+    unit_value_eur: Money = Field(
+        description="Catalogue value of one unit: the estimate committed when a requirement opens.",
+        json_schema_extra={"unit": "EUR/unit"},
+    )
     volume_m3: Annotated[
         StrictFloat,
-        Field(ge=MIN_VOLUME_M3, le=1e6, description="Volume of one unit (m3), at least 1e-9 (a cubic millimetre)."),
+        Field(
+            ge=MIN_VOLUME_M3,
+            le=1e6,
+            description="Volume of one unit (m3), at least 1e-9 (a cubic millimetre).",
+            json_schema_extra={"unit": "m3"},
+        ),
     ]
-    lot_size: Qty
-    priority: Annotated[StrictInt, Field(ge=1, le=9)] = 5
-    cite: list[Id] = []
+    lot_size: Qty = Field(
+        description="Units per lot, the moving entity of the flow.", json_schema_extra={"unit": "units/lot"}
+    )
+    priority: Annotated[StrictInt, Field(ge=1, le=9)] = Field(
+        5,
+        description="Priority class, 1 (most urgent) to 9; `policy.item_priority` and a requirement's `priority` override it.",
+        json_schema_extra={"unit": "rank"},
+    )
+    cite: list[Id] = Field([], description="Ids of the sources behind these numbers.")
 
 
 class Location(_Strict):
     """WGS84 coordinates."""
 
-    lat: Annotated[StrictFloat, Field(ge=-90, le=90)]
-    lon: Annotated[StrictFloat, Field(ge=-180, le=180)]
+    lat: Annotated[StrictFloat, Field(ge=-90, le=90)] = Field(
+        description="Latitude, WGS84.", json_schema_extra={"unit": "degrees"}
+    )
+    lon: Annotated[StrictFloat, Field(ge=-180, le=180)] = Field(
+        description="Longitude, WGS84.", json_schema_extra={"unit": "degrees"}
+    )
 
 
 # --------------------------------------------------------------------------- nodes
 
 
 class _NodeBase(_Strict):
-    id: Id
-    name: str = ""
-    location: Location | None = None
-    cite: list[Id] = []
+    id: Id = Field(description="Id of the node, unique among nodes and links.")
+    name: str = Field("", description="Readable name.")
+    location: Location | None = Field(None, description="Coordinates, for maps and distances; none: not placed.")
+    cite: list[Id] = Field([], description="Ids of the sources behind these numbers.")
 
 
 class Tranche(_Strict):
     """Money that becomes available to a donor on a date."""
 
-    date: Date
-    amount_eur: Money
+    date: Date = Field(description="The day the money becomes available (inside the horizon).")
+    amount_eur: Money = Field(
+        description="Money added to the donor's budget that day.", json_schema_extra={"unit": "EUR"}
+    )
 
 
 class Donor(_NodeBase):
@@ -321,30 +362,56 @@ class Donor(_NodeBase):
     ``budget_eur: unlimited`` (then it has no tranches).
     """
 
-    kind: Literal["donor"]
-    budget_eur: Money | Literal["unlimited"]
-    state_budget: StrictBool = False
-    tranches: list[Tranche] = []
-    earmarks: list[Id] | None = None
-    bilateral_lead_days: Dist = Field(default_factory=lambda: Fixed(value=30.0))
+    kind: Literal["donor"] = Field(description="Node kind: `donor`.")
+    budget_eur: Money | Literal["unlimited"] = Field(
+        description="Money available at start, or `unlimited` (the state budget only).",
+        json_schema_extra={"unit": "EUR"},
+    )
+    state_budget: StrictBool = Field(
+        False,
+        description="This donor is Ukraine's state budget: it pays domestic requirements that name no funders (at most one).",
+    )
+    tranches: list[Tranche] = Field([], description="Money added later, on dates.")
+    earmarks: list[Id] | None = Field(None, description="Items this donor may fund; none: any item.")
+    bilateral_lead_days: Dist = Field(
+        default=Fixed(value=30.0),
+        description="Time from funding to contract on the bilateral channel when this donor pays most.",
+        json_schema_extra={"unit": "days"},
+    )
 
 
 class Agency(_NodeBase):
     """An NSPA-style procurement agency pooling requirements into tenders."""
 
-    kind: Literal["agency"]
-    staff: Count
-    tender_days: Dist
-    fee_share: Annotated[StrictFloat, Field(ge=0, lt=1)] = 0.0
-    award_policy: Literal["cheapest", "fastest", "split"] = "cheapest"
-    pool_days: NonNegFloat = 0.0
+    kind: Literal["agency"] = Field(description="Node kind: `agency`.")
+    staff: Count = Field(
+        description="Contracting staff: tenders run at the same time.", json_schema_extra={"unit": "tenders"}
+    )
+    tender_days: Dist = Field(
+        description="Time from a tender's start to its award.", json_schema_extra={"unit": "days"}
+    )
+    fee_share: Annotated[StrictFloat, Field(ge=0, lt=1)] = Field(
+        0.0, description="Agency fee as a share of each contract, in [0, 1).", json_schema_extra={"unit": "share"}
+    )
+    award_policy: Literal["cheapest", "fastest", "split"] = Field(
+        "cheapest",
+        description="How a tender picks suppliers: `cheapest` unit price, `fastest` finish, or `split` across suppliers.",
+    )
+    pool_days: NonNegFloat = Field(
+        0.0,
+        description="Requirements reaching the agency within this time are pooled into one tender per item.",
+        json_schema_extra={"unit": "days"},
+    )
 
 
 class RampPoint(_Strict):
     """From ``day`` on, the line runs at ``factor`` times its base rate (linear in between)."""
 
-    day: NonNegFloat
-    factor: Annotated[StrictFloat, Field(ge=0, le=1e6)]
+    day: NonNegFloat = Field(description="Day from start at which `factor` holds.", json_schema_extra={"unit": "days"})
+    factor: Annotated[StrictFloat, Field(ge=0, le=1e6)] = Field(
+        description="Multiple of the line's base rate from `day` on (linear between points).",
+        json_schema_extra={"unit": "factor"},
+    )
 
 
 class LotTime(_Strict):
@@ -355,8 +422,12 @@ class LotTime(_Strict):
     included, so the mean lot time at a constant rate stays ``lot size / rate``.
     """
 
-    dist: Literal["fixed", "exponential", "lognormal"]
-    cv: Annotated[StrictFloat, Field(gt=0, le=100)] | None = None
+    dist: Literal["fixed", "exponential", "lognormal"] = Field(
+        description="How a lot's work content varies: `fixed` (none), `exponential` (cv 1) or `lognormal` (cv given)."
+    )
+    cv: Annotated[StrictFloat, Field(gt=0, le=100)] | None = Field(
+        None, description="Coefficient of variation, for `lognormal` only.", json_schema_extra={"unit": "ratio"}
+    )
 
     @model_validator(mode="after")
     def _cv(self) -> LotTime:
@@ -375,70 +446,98 @@ def _name_is_lot_time(value: Any) -> Any:
 class PriceBreak(_Strict):
     """A quantity discount: an order of at least ``min_qty`` units costs ``unit_price_eur`` a unit."""
 
-    min_qty: Qty
-    unit_price_eur: Money
+    min_qty: Qty = Field(
+        description="Smallest order quantity the price applies to.", json_schema_extra={"unit": "units"}
+    )
+    unit_price_eur: Money = Field(
+        description="Price of one unit from `min_qty` on.", json_schema_extra={"unit": "EUR/unit"}
+    )
 
 
 class Product(_Strict):
     """One production line of a supplier."""
 
-    item: Id
-    rate_per_day: PosFloat
-    unit_price_eur: Money
-    initial_stock: NonNegQty = 0
-    ramp: list[RampPoint] = []
+    item: Id = Field(description="Id of the item this line makes.")
+    rate_per_day: PosFloat = Field(
+        description="Base production rate of the line.", json_schema_extra={"unit": "units/day"}
+    )
+    unit_price_eur: Money = Field(
+        description="Contract price of one unit (before price breaks).", json_schema_extra={"unit": "EUR/unit"}
+    )
+    initial_stock: NonNegQty = Field(
+        0, description="Units in stock at start; they ship first.", json_schema_extra={"unit": "units"}
+    )
+    ramp: list[RampPoint] = Field(
+        [], description="Rate changes over time, by increasing `day`; none: the base rate throughout."
+    )
     lot_time: Annotated[
         LotTime | None,
         BeforeValidator(
             _name_is_lot_time, json_schema_input_type=Union[Literal["fixed", "exponential"], LotTime, None]
         ),
-    ] = None
-    """How a lot's making time varies around ``lot size / rate`` (None: it does not)."""
-    price_breaks: list[PriceBreak] = []
-    """Lower unit prices from a quantity on, by increasing ``min_qty`` (applied to the quantity tendered)."""
+    ] = Field(None, description="How a lot's making time varies around `lot size / rate`; none: it does not.")
+    price_breaks: list[PriceBreak] = Field(
+        [],
+        description="Lower unit prices from a quantity on, by increasing `min_qty` (applied to the quantity tendered).",
+    )
 
 
 class Supplier(_NodeBase):
     """A producer: its lines, its country, and whether it is domestic (Ukrainian)."""
 
-    kind: Literal["supplier"]
-    country: str = ""
-    domestic: StrictBool = False
-    products: Annotated[list[Product], Field(min_length=1)]
+    kind: Literal["supplier"] = Field(description="Node kind: `supplier`.")
+    country: str = Field("", description="Country of production.")
+    domestic: StrictBool = Field(False, description="A Ukrainian (domestic) producer, serving the `domestic` channel.")
+    products: Annotated[list[Product], Field(min_length=1)] = Field(description="Its production lines, one per item.")
 
 
 class _Handling(_NodeBase):
-    servers: Count
-    service_days: Dist
-    storage_cap_lots: Count | None = None
-    serve: Literal["lot", "vehicle"] = "lot"
-    """``lot``: each lot is one job; ``vehicle``: the load of one arriving vehicle is one job (one service time)."""
+    servers: Count = Field(
+        description="Handling teams or clearance lanes working at the same time.", json_schema_extra={"unit": "servers"}
+    )
+    service_days: Dist = Field(
+        description="Service time of one job (a lot, or a vehicle's load with `serve: vehicle`).",
+        json_schema_extra={"unit": "days"},
+    )
+    storage_cap_lots: Count | None = Field(
+        None,
+        description="Most lots held (waiting, in service, or loaded towards it); a full node blocks its senders. None: no cap.",
+        json_schema_extra={"unit": "lots"},
+    )
+    serve: Literal["lot", "vehicle"] = Field(
+        "lot",
+        description="`lot`: each lot is one job; `vehicle`: the load of one arriving vehicle is one job (one service time).",
+    )
 
 
 class Hub(_Handling):
     """A logistics hub: handling teams, service time per lot, optional storage cap."""
 
-    kind: Literal["hub"]
+    kind: Literal["hub"] = Field(description="Node kind: `hub` (a logistics hub).")
 
 
 class Border(_Handling):
     """A border crossing; its servers are clearance lanes."""
 
-    kind: Literal["border"]
+    kind: Literal["border"] = Field(description="Node kind: `border` (a border crossing).")
 
 
 class Depot(_Handling):
     """A depot inside Ukraine."""
 
-    kind: Literal["depot"]
+    kind: Literal["depot"] = Field(description="Node kind: `depot` (a depot inside Ukraine).")
 
 
 class Unit(_NodeBase):
     """A receiving unit, with optional daily consumption and opening stock per item."""
 
-    kind: Literal["unit"]
-    consumption_per_day: dict[Id, NonNegFloat] = {}
-    initial_stock: dict[Id, NonNegQty] = {}
+    kind: Literal["unit"] = Field(description="Node kind: `unit` (a receiving unit).")
+    consumption_per_day: dict[Id, NonNegFloat] = Field(
+        {}, description="Units of each item consumed per day, by item id.", json_schema_extra={"unit": "units/day"}
+    )
+    initial_stock: dict[Id, NonNegQty] = Field(
+        {}, description="Units of each item in stock at start, by item id.", json_schema_extra={"unit": "units"}
+    )
 
 
 Node = Annotated[
@@ -454,25 +553,33 @@ HANDLING_KINDS = ("hub", "border", "depot")
 class DispatchImmediate(_Strict):
     """A vehicle leaves as soon as it holds a lot."""
 
-    rule: Literal["immediate"] = "immediate"
+    rule: Literal["immediate"] = Field("immediate", description="Dispatch rule: `immediate` (the default).")
 
 
 class DispatchFull(_Strict):
     """A vehicle leaves when full by volume, or after ``max_wait_days`` with what it has."""
 
-    rule: Literal["full"]
-    max_wait_days: NonNegFloat
+    rule: Literal["full"] = Field(description="Dispatch rule: `full`.")
+    max_wait_days: NonNegFloat = Field(
+        description="Longest a loading vehicle waits to fill before it leaves with what it has.",
+        json_schema_extra={"unit": "days"},
+    )
 
 
 class DispatchScheduled(_Strict):
     """Convoys leave every ``every_days`` from ``first_day``, with whatever waits."""
 
-    rule: Literal["scheduled"]
+    rule: Literal["scheduled"] = Field(description="Dispatch rule: `scheduled`.")
     every_days: Annotated[
         StrictFloat,
-        Field(ge=MIN_PERIOD_DAYS, le=1e12, description="Days between departures, at least 0.0006944 (a minute)."),
+        Field(
+            ge=MIN_PERIOD_DAYS,
+            le=1e12,
+            description="Days between departures, at least 0.0006944 (a minute).",
+            json_schema_extra={"unit": "days"},
+        ),
     ]
-    first_day: NonNegFloat = 0.0
+    first_day: NonNegFloat = Field(0.0, description="Day of the first departure.", json_schema_extra={"unit": "days"})
 
 
 Dispatch = Annotated[
@@ -486,23 +593,41 @@ class Link(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 
-    id: Id
-    from_: Id = Field(alias="from")
-    to: Id
-    mode: Literal["road", "rail", "air", "sea"]
-    transit_days: Dist
-    vehicles: Count
-    capacity_m3: PosFloat
-    return_days: Dist | None = None
-    dispatch: Dispatch = Field(default_factory=DispatchImmediate)
-    loss_probability: Probability = 0.0
-    distance_km: NonNegFloat | None = None
-    enabled: StrictBool = True
-    cite: list[Id] = []
-    cost_per_trip_eur: Money = 0.0
-    """EUR of one departure (a ``departed`` row), the return leg included."""
-    cost_per_km_eur: Money = 0.0
-    """EUR per km of ``distance_km`` for one departure (needs ``distance_km``)."""
+    id: Id = Field(description="Id of the link, unique among nodes and links.")
+    from_: Id = Field(alias="from", description="Id of the node the link leaves: a supplier, hub, border or depot.")
+    to: Id = Field(description="Id of the node the link reaches: a hub, border, depot or unit.")
+    mode: Literal["road", "rail", "air", "sea"] = Field(description="Transport mode.")
+    transit_days: Dist = Field(
+        description="Time of one trip, from departure to arrival.", json_schema_extra={"unit": "days"}
+    )
+    vehicles: Count = Field(description="Vehicles in the link's pool.", json_schema_extra={"unit": "vehicles"})
+    capacity_m3: PosFloat = Field(description="Volume one vehicle carries.", json_schema_extra={"unit": "m3"})
+    return_days: Dist | None = Field(
+        None,
+        description="Time of the empty trip back; none: a draw of `transit_days`.",
+        json_schema_extra={"unit": "days"},
+    )
+    dispatch: Dispatch = Field(
+        default=DispatchImmediate(), description="When a vehicle leaves: `immediate`, `full` or `scheduled`."
+    )
+    loss_probability: Probability = Field(
+        0.0, description="Probability that a lot is lost in transit.", json_schema_extra={"unit": "probability"}
+    )
+    distance_km: NonNegFloat | None = Field(
+        None, description="Length of the link; none: unknown.", json_schema_extra={"unit": "km"}
+    )
+    enabled: StrictBool = Field(True, description="Whether the link may be used (a strategy may close it).")
+    cite: list[Id] = Field([], description="Ids of the sources behind these numbers.")
+    cost_per_trip_eur: Money = Field(
+        0.0,
+        description="Cost of one departure (a `departed` row), the return leg included.",
+        json_schema_extra={"unit": "EUR/trip"},
+    )
+    cost_per_km_eur: Money = Field(
+        0.0,
+        description="Cost per km of `distance_km` for one departure (needs `distance_km`).",
+        json_schema_extra={"unit": "EUR/km"},
+    )
 
     def trip_cost_eur(self) -> float:
         """EUR one departure costs: ``cost_per_trip_eur + cost_per_km_eur * distance_km``."""
@@ -519,9 +644,15 @@ class RequirementStream(_Strict):
     ``need_within_days`` of opening (and by ``need_by`` at the latest).
     """
 
-    interarrival_days: Dist
-    until: Date
-    need_within_days: NonNegFloat | None = None
+    interarrival_days: Dist = Field(
+        description="Time between arrivals; its mean must be > 0.", json_schema_extra={"unit": "days"}
+    )
+    until: Date = Field(description="Last day an arrival may open (inside the horizon, not after `need_by`).")
+    need_within_days: NonNegFloat | None = Field(
+        None,
+        description="Each arrival is needed this long after it opens (never after `need_by`); none: by `need_by`.",
+        json_schema_extra={"unit": "days"},
+    )
 
     @model_validator(mode="after")
     def _gaps(self) -> RequirementStream:
@@ -537,19 +668,33 @@ MAX_STREAM_ARRIVALS = 10**7
 class Requirement(_Strict):
     """A unit's need for a quantity of an item by a date, or a stream of such needs (``stream``)."""
 
-    id: Id
-    unit: Id
-    item: Id
-    qty: Qty
-    opens: Date | None = None
-    need_by: Date
-    priority: Annotated[StrictInt, Field(ge=1, le=9)] | None = None
-    funders: list[Id] = []
-    channel: Literal["agency", "bilateral", "domestic"] = "agency"
-    agency: Id | None = None
-    cite: list[Id] = []
-    stream: RequirementStream | None = None
-    """Open a requirement of ``qty`` at each arrival of this stream, from ``opens`` (or start) on."""
+    id: Id = Field(description="Id of the requirement.")
+    unit: Id = Field(description="Id of the receiving unit.")
+    item: Id = Field(description="Id of the item needed.")
+    qty: Qty = Field(description="Quantity needed (per arrival for a stream).", json_schema_extra={"unit": "units"})
+    opens: Date | None = Field(None, description="Day the requirement opens; none: the scenario's start.")
+    need_by: Date = Field(description="Need-by date: on time if delivered by the end of that day.")
+    priority: Annotated[StrictInt, Field(ge=1, le=9)] | None = Field(
+        None,
+        description="Priority, 1 (most urgent) to 9; none: the item's priority.",
+        json_schema_extra={"unit": "rank"},
+    )
+    funders: list[Id] = Field(
+        [],
+        description="Ids of the donors that pay, first listed first; none on a domestic requirement: the state budget.",
+    )
+    channel: Literal["agency", "bilateral", "domestic"] = Field(
+        "agency",
+        description="How it is bought: `agency` (pooled tender), `bilateral` (a donor buys directly) or `domestic` (Ukrainian makers).",
+    )
+    agency: Id | None = Field(
+        None, description="Id of the agency for the agency channel; none: the scenario's only agency."
+    )
+    cite: list[Id] = Field([], description="Ids of the sources behind these numbers.")
+    stream: RequirementStream | None = Field(
+        None,
+        description="Open a requirement of `qty` at each arrival of this stream, from `opens` (or start) on; none: a single requirement.",
+    )
 
     def expected_arrivals(self, start: dt.date) -> float:
         """Requirements this entry opens, on average: 1, or a stream's interval over its mean gap."""
@@ -567,51 +712,79 @@ class Pledge(_Strict):
     ``deliver_by``, funded by ``donor`` through ``channel``); see LANGUAGE.md, "Pledges".
     """
 
-    id: Id
-    donor: Id
-    item: Id
-    qty: Qty
-    announced: Date
-    deliver_by: Date
-    requirements: list[Id] = []
-    unit: Id | None = None
-    channel: Literal["agency", "bilateral", "domestic"] = "bilateral"
-    agency: Id | None = None
-    cite: list[Id] = []
+    id: Id = Field(description="Id of the pledge (and of the requirement it becomes when it names a unit).")
+    donor: Id = Field(description="Id of the donor that pledges.")
+    item: Id = Field(description="Id of the item pledged.")
+    qty: Qty = Field(description="Quantity pledged.", json_schema_extra={"unit": "units"})
+    announced: Date = Field(description="Day the pledge is announced (the requirement opens then).")
+    deliver_by: Date = Field(description="Day by whose end the pledge should be delivered.")
+    requirements: list[Id] = Field(
+        [], description="Ids of the requirements that deliver the pledge (or name a `unit` instead)."
+    )
+    unit: Id | None = Field(
+        None, description="Id of the receiving unit: the pledge becomes one requirement of its own id."
+    )
+    channel: Literal["agency", "bilateral", "domestic"] = Field(
+        "bilateral", description="Channel of the requirement the pledge becomes."
+    )
+    agency: Id | None = Field(None, description="Id of the agency, for the agency channel.")
+    cite: list[Id] = Field([], description="Ids of the sources behind these numbers.")
 
 
 class ScheduledDisruption(_Strict):
     """A known outage: capacity of a node or link times ``capacity_factor`` for a while."""
 
-    kind: Literal["scheduled"]
-    id: Id
-    target: Id
-    start: Date
+    kind: Literal["scheduled"] = Field(description="Disruption kind: `scheduled` (a known outage).")
+    id: Id = Field(description="Id of the disruption.")
+    target: Id = Field(description="Id of the node (hub, border, depot, supplier) or link disrupted.")
+    start: Date = Field(description="First day of the outage.")
     duration_days: Annotated[
         StrictFloat,
-        Field(ge=MIN_PERIOD_DAYS, le=1e12, description="Length of the outage in days, at least 0.0006944 (a minute)."),
+        Field(
+            ge=MIN_PERIOD_DAYS,
+            le=1e12,
+            description="Length of the outage in days, at least 0.0006944 (a minute).",
+            json_schema_extra={"unit": "days"},
+        ),
     ]
-    capacity_factor: Probability = 0.0
-    loss_probability: Probability = 0.0
+    capacity_factor: Probability = Field(
+        0.0,
+        description="Share of the target's capacity left while it lasts; 0 closes it.",
+        json_schema_extra={"unit": "share"},
+    )
+    loss_probability: Probability = Field(
+        0.0,
+        description="Probability that a lot at the target is lost while it lasts (a strike at a node).",
+        json_schema_extra={"unit": "probability"},
+    )
 
 
 class RandomDisruption(_Strict):
     """Outages arriving at ``rate_per_year`` (Poisson) with random durations."""
 
-    kind: Literal["random"]
-    id: Id
-    target: Id
+    kind: Literal["random"] = Field(description="Disruption kind: `random` (outages arriving as a Poisson process).")
+    id: Id = Field(description="Id of the disruption.")
+    target: Id = Field(description="Id of the node (hub, border, depot, supplier) or link disrupted.")
     rate_per_year: Annotated[
         StrictFloat,
         Field(
             ge=MIN_RATE_PER_YEAR,
             le=3650,
             description="Expected outages per year (Poisson), from 1e-12 (practically never) to 3650 (ten a day).",
+            json_schema_extra={"unit": "per year"},
         ),
     ]
-    duration_days: Dist
-    capacity_factor: Probability = 0.0
-    loss_probability: Probability = 0.0
+    duration_days: Dist = Field(description="Length of each outage.", json_schema_extra={"unit": "days"})
+    capacity_factor: Probability = Field(
+        0.0,
+        description="Share of the target's capacity left during an outage; 0 closes it.",
+        json_schema_extra={"unit": "share"},
+    )
+    loss_probability: Probability = Field(
+        0.0,
+        description="Probability that a lot at the target is lost during an outage.",
+        json_schema_extra={"unit": "probability"},
+    )
 
 
 Disruption = Annotated[Union[ScheduledDisruption, RandomDisruption], Field(discriminator="kind")]
@@ -622,18 +795,30 @@ Disruption = Annotated[Union[ScheduledDisruption, RandomDisruption], Field(discr
 class Policy(_Strict):
     """Scenario-wide policy choices that strategies typically change."""
 
-    channel: Literal["agency", "bilateral", "domestic"] | None = None
-    routing_weight: Literal["transit_days", "distance_km", "hops"] = "transit_days"
-    queue_discipline: Literal["fifo", "priority"] = "fifo"
-    item_priority: dict[Id, Annotated[StrictInt, Field(ge=1, le=9)]] = {}
+    channel: Literal["agency", "bilateral", "domestic"] | None = Field(
+        None, description="Channel every non-domestic requirement uses; none: each requirement's own."
+    )
+    routing_weight: Literal["transit_days", "distance_km", "hops"] = Field(
+        "transit_days", description="What a route minimises: `transit_days`, `distance_km` or `hops`."
+    )
+    queue_discipline: Literal["fifo", "priority"] = Field(
+        "fifo", description="Order of waiting lots: `fifo` or by `priority`."
+    )
+    item_priority: dict[Id, Annotated[StrictInt, Field(ge=1, le=9)]] = Field(
+        {},
+        description="Priority per item id, 1 (most urgent) to 9, overriding the catalogue's.",
+        json_schema_extra={"unit": "rank"},
+    )
 
 
 class Strategy(_Strict):
     """A named overlay: dotted-path overrides of the base scenario."""
 
-    name: Id
-    description: str = ""
-    overrides: dict[Annotated[str, Field(min_length=1, max_length=300)], Any] = {}
+    name: Id = Field(description="Name of the strategy (`baseline` is the unchanged scenario).")
+    description: str = Field("", description="What the strategy changes, in words.")
+    overrides: dict[Annotated[str, Field(min_length=1, max_length=300)], Any] = Field(
+        {}, description="Dotted paths of the base scenario and their new values, e.g. `links.rail_pl_ua.vehicles: 12`."
+    )
 
 
 # --------------------------------------------------------------------------- scenario
@@ -653,22 +838,28 @@ def _dup_problems(ids: list[str], field: str) -> list[tuple[tuple[str | int, ...
 class Scenario(_Strict):
     """A whole scenario; cross-references are checked after the fields."""
 
-    name: Id
-    question: str = ""
-    description: str = ""
-    start: Date
-    horizon_days: Annotated[StrictFloat, Field(gt=0, le=36_500)]
-    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 0
-    replications: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
-    sources: list[Source] = []
-    items: Annotated[list[Item], Field(min_length=1)]
-    nodes: Annotated[list[Node], Field(min_length=1)]
-    links: list[Link] = []
-    requirements: list[Requirement] = []
-    pledges: list[Pledge] = []
-    disruptions: list[Disruption] = []
-    policy: Policy = Field(default_factory=Policy)
-    strategies: list[Strategy] = []
+    name: Id = Field(description="Id of the scenario.")
+    question: str = Field("", description="The question the scenario answers, in words.")
+    description: str = Field("", description="What the scenario models, in words.")
+    start: Date = Field(description="Calendar date of day 0.")
+    horizon_days: Annotated[StrictFloat, Field(gt=0, le=36_500)] = Field(
+        description="Length of a run; the horizon holds whole dates only.", json_schema_extra={"unit": "days"}
+    )
+    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = Field(0, description="Root seed of the random streams.")
+    replications: Annotated[StrictInt, Field(ge=1, le=10_000)] = Field(
+        1, description="Independent runs per strategy.", json_schema_extra={"unit": "runs"}
+    )
+    sources: list[Source] = Field([], description="Documents cited by `cite` lists.")
+    items: Annotated[list[Item], Field(min_length=1)] = Field(description="The catalogue.")
+    nodes: Annotated[list[Node], Field(min_length=1)] = Field(
+        description="Donors, agencies, suppliers, hubs, borders, depots and units, tagged by `kind`."
+    )
+    links: list[Link] = Field([], description="Transport links between nodes.")
+    requirements: list[Requirement] = Field([], description="What units need, by when.")
+    pledges: list[Pledge] = Field([], description="Donors' announced promises; each becomes or names requirements.")
+    disruptions: list[Disruption] = Field([], description="Scheduled and random outages of nodes and links.")
+    policy: Policy = Field(default=Policy(), description="Scenario-wide policy choices.")
+    strategies: list[Strategy] = Field([], description="Named overlays of this scenario, compared by `compare`.")
 
     @model_validator(mode="before")
     @classmethod
