@@ -11,6 +11,10 @@ bounded chunks of at most ``CHUNK`` steps: the count is updated and checked once
 so the hot path pays nothing per event (no wrapper call, no counter per step), yet the budget
 is exact: a run fails when, and only when, its ``budget + 1``-th event is processed.
 
+The same chunk boundary is the engine's clock for housekeeping: ``on_chunk`` (when set) is
+called after every chunk of steps — ``sim.run`` hands it ``EventLog.maybe_flush``, so the log
+becomes Parquet row groups as the run goes, whatever the model does, at no cost per event.
+
 ``default_event_budget`` derives a generous budget from the size of a scenario (see there);
 ``sim.run.run`` applies it when the caller gives none (``--max-events`` overrides it).
 
@@ -30,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import simpy
@@ -80,12 +85,15 @@ class BudgetedEnvironment(simpy.Environment):
     Attributes:
         events_processed: Events processed so far by ``run`` (the stop event of ``until`` is
             not counted: it is the caller's, not the model's).
+        on_chunk: Called (with no argument) after every chunk of ``CHUNK`` steps, between two
+            events; None = nothing. It must not schedule or process events.
     """
 
     def __init__(self, max_events: int | None = None, initial_time: float = 0) -> None:
         super().__init__(initial_time)
         self.max_events = max_events
         self.events_processed = 0
+        self.on_chunk: Callable[[], object] | None = None
 
     def run(self, until: float | Event | None = None) -> Any:
         """SimPy's ``run``, stepping in chunks and failing once the budget is exceeded.
@@ -116,8 +124,12 @@ class BudgetedEnvironment(simpy.Environment):
                 for i in range(n):  # noqa: B007 - ``i`` tells how far a chunk got when a step raises
                     step()
                 self.events_processed += n
+                i = -1  # the chunk is counted: a failing hook adds nothing
                 if budget is not None and self.events_processed > budget:
                     raise EventBudgetExceeded(budget, float(self.now))
+                hook = self.on_chunk
+                if hook is not None:
+                    hook()
         except StopSimulation as exc:
             self.events_processed += i  # the step that raised processed only the stop event
             return exc.args[0]

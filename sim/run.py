@@ -178,6 +178,7 @@ def build_context(
             env.process(dispatcher(ctx, c))
 
     log.before_flush.append(lambda: settle_returns(ctx, inclusive=False))
+    env.on_chunk = log.maybe_flush  # the log flushes as the run goes, whatever makes its rows
 
     # routes from every supplier to every unit it can reach
     router = Router(build_graph(s), weight=s.policy.routing_weight)
