@@ -35,7 +35,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 import stat
@@ -61,6 +60,7 @@ from ruamel.yaml.resolver import VersionedResolver
 
 from scenarios import schema
 from scenarios.errors import Problem, ScenarioError, format_path
+from scenarios.refs import did_you_mean
 from scenarios.schema import Scenario
 from scenarios.strategies import StrategyProblem, apply_overrides, strategy_problems
 
@@ -759,9 +759,9 @@ def _problems_of(err: dict[str, Any], positions: Positions) -> list[Problem]:
         disc = str(ctx.get("discriminator", "kind")).strip("'\"")
         expected = ", ".join(_union_tags(res.annotation)) or str(ctx.get("expected_tags", "")).replace("'", "")
         if etype == "union_tag_invalid":
-            return [
-                positions.problem((*loc, disc), f"unknown {disc} {_show(ctx.get('tag'))} (expected one of: {expected})")
-            ]
+            tag = ctx.get("tag")
+            hint = did_you_mean(tag, expected.split(", ")) if isinstance(tag, str) else ""
+            return [positions.problem((*loc, disc), f"unknown {disc} {_show(tag)}{hint} (expected one of: {expected})")]
         if isinstance(value, dict):
             return [positions.problem((*loc, disc), f"required (one of: {expected})")]
         return [positions.problem(loc, f"must be a mapping with a {disc!r} key (got {_got(value, loc, positions)})")]
@@ -784,8 +784,7 @@ def _message(etype: str, ctx: dict[str, Any], msg: str, got: str, value: Any, re
     if etype == "extra_forbidden":
         allowed = sorted((f.alias or n) for n, f in res.owner.model_fields.items()) if res.owner else []
         key = str(loc[-1]) if loc else ""
-        close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f", did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(key, allowed)
         return f"unknown key{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown key"
     bounds = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<")}
     bounds["less_than_equal"] = ("le", "<=")

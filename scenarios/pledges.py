@@ -30,6 +30,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from scenarios.refs import did_you_mean
+
 if TYPE_CHECKING:
     from scenarios.schema import Scenario
 
@@ -87,6 +89,7 @@ def pledge_problems(
     kinds = {n.id: n.kind for n in s.nodes}
     items = {i.id for i in s.items}
     reqs = {r.id: r for r in s.requirements}
+    donors = [k for k, v in kinds.items() if v == "donor"]
     owner: dict[str, str] = {}
     seen: dict[str, int] = {}
     for i, p in enumerate(s.pledges):
@@ -95,11 +98,11 @@ def pledge_problems(
             problems.append(((*at, "id"), f"duplicate id {p.id!r} (first at pledges[{seen[p.id]}])"))
         seen.setdefault(p.id, i)
         if p.donor not in kinds:
-            problems.append(((*at, "donor"), f"unknown node {p.donor!r}"))
+            problems.append(((*at, "donor"), f"unknown node {p.donor!r}{did_you_mean(p.donor, donors)}"))
         elif kinds[p.donor] != "donor":
             problems.append(((*at, "donor"), f"{p.donor!r} is a {kinds[p.donor]}, expected donor"))
         if p.item not in items:
-            problems.append(((*at, "item"), f"unknown item {p.item!r}"))
+            problems.append(((*at, "item"), f"unknown item {p.item!r}{did_you_mean(p.item, items)}"))
         if p.deliver_by < p.announced:
             problems.append(
                 ((*at, "deliver_by"), f"deliver_by {p.deliver_by.isoformat()} is before announced {p.announced}")
@@ -116,7 +119,7 @@ def pledge_problems(
             loc: Loc = (*at, "requirements", j)
             r = reqs.get(rid)
             if r is None:
-                problems.append((loc, f"unknown requirement {rid!r}"))
+                problems.append((loc, f"unknown requirement {rid!r}{did_you_mean(rid, reqs)}"))
                 continue
             if r.item != p.item:
                 problems.append((loc, f"requirement {rid!r} is of item {r.item!r}, the pledge of {p.item!r}"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -35,6 +34,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from scenarios.refs import did_you_mean, id_reference_problems
 
 __all__ = [
     "MAX_QTY",
@@ -944,23 +945,12 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
         if nm in names[:i]:
             problems.append((("strategies", i, "name"), f"duplicate strategy name {nm!r}"))
 
-    items = {i.id for i in s.items}
-    kinds = {n.id: n.kind for n in s.nodes}
-    links = {lk.id for lk in s.links}
     sources = {x.id for x in s.sources}
     try:
         end = s.start + dt.timedelta(days=s.horizon_days)
     except OverflowError:  # start near 9999-12-31: report it instead of crashing
         end = dt.date.max
         problems.append((("horizon_days",), f"start + horizon_days is past {dt.date.max.isoformat()}"))
-
-    def need(
-        loc: Loc, ref: str, pool: set[str] | Mapping[str, str], what: str, kind: tuple[str, ...] | None = None
-    ) -> None:
-        if ref not in pool:
-            problems.append((loc, f"unknown {what} {ref!r}"))
-        elif kind is not None and isinstance(pool, Mapping) and pool[ref] not in kind:
-            problems.append((loc, f"{ref!r} is a {pool[ref]}, expected {' or '.join(kind)}"))
 
     # a date is the whole day [d, d + 1): the run [0, horizon_days) must hold all of it
     last_day = math.floor(s.horizon_days) - 1
@@ -976,15 +966,14 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                 )
             )
 
-    def cites(loc: Loc, refs: list[str]) -> None:
+    def cites(loc: Loc, refs: list[str]) -> None:  # for pledge_problems; the other cites are id_reference_problems'
         for j, c in enumerate(refs):
-            need((*loc, "cite", j), c, sources, "source")
+            if c not in sources:
+                problems.append(((*loc, "cite", j), f"unknown source {c!r}{did_you_mean(c, sources)}"))
 
-    for i, it in enumerate(s.items):
-        cites(("items", i), it.cite)
+    problems += id_reference_problems(s)  # unknown ids and wrong kinds, with "did you mean"
     state_budget: int | None = None
     for i, n in enumerate(s.nodes):
-        cites(("nodes", i), n.cite)
         if isinstance(n, Donor):
             if n.state_budget:
                 if state_budget is not None:
@@ -996,14 +985,11 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                 problems.append((("nodes", i, "budget_eur"), "only the state budget (state_budget: true) is unlimited"))
             if n.budget_eur == "unlimited" and n.tranches:
                 problems.append((("nodes", i, "tranches"), "an unlimited budget has no tranches"))
-            for j, e in enumerate(n.earmarks or []):
-                need(("nodes", i, "earmarks", j), e, items, "item")
             for j, tr in enumerate(n.tranches):
                 in_horizon(("nodes", i, "tranches", j, "date"), tr.date)
         elif isinstance(n, Supplier):
             made = [p.item for p in n.products]
             for j, p in enumerate(n.products):
-                need(("nodes", i, "products", j, "item"), p.item, items, "item")
                 if p.item in made[:j]:
                     problems.append((("nodes", i, "products", j, "item"), f"item {p.item!r} listed twice"))
                 breaks = [b.min_qty for b in p.price_breaks]
@@ -1019,23 +1005,11 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                     problems.append(
                         (("nodes", i, "products", j, "ramp"), "ramp points must be in increasing day order")
                     )
-        elif isinstance(n, Unit):
-            for key in n.consumption_per_day:
-                need(("nodes", i, "consumption_per_day", key), key, items, "item")
-            for key in n.initial_stock:
-                need(("nodes", i, "initial_stock", key), key, items, "item")
     for i, lk in enumerate(s.links):
-        need(("links", i, "from"), lk.from_, kinds, "node", ("supplier", "hub", "border", "depot"))
-        need(("links", i, "to"), lk.to, kinds, "node", ("hub", "border", "depot", "unit"))
         if lk.from_ == lk.to:
             problems.append((("links", i, "to"), "a link cannot start and end at the same node"))
-        cites(("links", i), lk.cite)
     agencies = [n.id for n in s.nodes if n.kind == "agency"]
     for i, r in enumerate(s.requirements):
-        need(("requirements", i, "unit"), r.unit, kinds, "node", ("unit",))
-        need(("requirements", i, "item"), r.item, items, "item")
-        for j, f in enumerate(r.funders):
-            need(("requirements", i, "funders", j), f, kinds, "node", ("donor",))
         channel = effective_channel(s, r)
         if channel != "domestic" and not r.funders:
             problems.append(
@@ -1049,9 +1023,7 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                     "name its funders or declare a donor with state_budget: true",
                 )
             )
-        if r.agency is not None:
-            need(("requirements", i, "agency"), r.agency, kinds, "node", ("agency",))
-        elif channel == "agency" and len(agencies) != 1:
+        if r.agency is None and channel == "agency" and len(agencies) != 1:
             problems.append(
                 (("requirements", i, "agency"), f"name the agency: the scenario has {len(agencies)} agencies")
             )
@@ -1065,7 +1037,6 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                         f"need_by {r.need_by.isoformat()} is before opens {r.opens.isoformat()}",
                     )
                 )
-        cites(("requirements", i), r.cite)
         if r.stream is not None:
             until = r.stream.until
             in_horizon(("requirements", i, "stream", "until"), until)
@@ -1084,19 +1055,9 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
                         f"about {r.expected_arrivals(s.start):.3g} arrivals expected (at most {MAX_STREAM_ARRIVALS:,})",
                     )
                 )
-    targets = dict(kinds) | {lk: "link" for lk in links}
     for i, d in enumerate(s.disruptions):
-        need(
-            ("disruptions", i, "target"),
-            d.target,
-            targets,
-            "node or link",
-            ("hub", "border", "depot", "link", "supplier"),
-        )
         if isinstance(d, ScheduledDisruption):
             in_horizon(("disruptions", i, "start"), d.start)
-    for key in s.policy.item_priority:
-        need(("policy", "item_priority", key), key, items, "item")
     for i, lk in enumerate(s.links):
         if lk.cost_per_km_eur > 0 and lk.distance_km is None:
             problems.append((("links", i, "cost_per_km_eur"), "cost_per_km_eur needs the link's distance_km"))

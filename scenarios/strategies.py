@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from scenarios.errors import format_path
+from scenarios.refs import did_you_mean
 from scenarios.schema import Scenario
 
 __all__ = ["StrategyProblem", "apply_overrides", "apply_strategy", "strategy_problems", "UnknownStrategy"]
@@ -47,7 +48,8 @@ def _step(model: Any, data: Any, seg: str) -> tuple[Any, Any, str | int]:
             if seg in (name, info.alias):
                 key = info.alias or name
                 return getattr(model, name), data[key], key
-        raise KeyError(f"no field {seg!r} here (fields: {', '.join(sorted(i.alias or n for n, i in fields.items()))})")
+        names = sorted(i.alias or n for n, i in fields.items())
+        raise KeyError(f"no field {seg!r} here{did_you_mean(seg, names)} (fields: {', '.join(names)})")
     if isinstance(model, (list, tuple)):
         for i, child in enumerate(model):
             if getattr(child, "id", None) == seg or getattr(child, "name", None) == seg:
@@ -55,7 +57,8 @@ def _step(model: Any, data: Any, seg: str) -> tuple[Any, Any, str | int]:
         if seg.isascii() and seg.isdigit() and int(seg) < len(model):
             return model[int(seg)], data[int(seg)], int(seg)
         known = [str(getattr(c, "id", getattr(c, "name", ""))) for c in model]
-        raise KeyError(f"no entry {seg!r} (known: {', '.join(known[:12])}{'...' if len(known) > 12 else ''})")
+        more = "..." if len(known) > 12 else ""
+        raise KeyError(f"no entry {seg!r}{did_you_mean(seg, known)} (known: {', '.join(known[:12])}{more})")
     if isinstance(model, dict):
         return model.get(seg), data.get(seg) if isinstance(data, dict) else None, seg
     raise KeyError(f"cannot descend into a {type(model).__name__} with {seg!r}")
@@ -107,8 +110,8 @@ def apply_strategy(base: Scenario, name: str) -> Scenario:
             return resolved.model_copy(update={"strategies": base.strategies})
     if name == "baseline":
         return base
-    known = ", ".join(["baseline", *(s.name for s in base.strategies)])
-    raise UnknownStrategy(f"no strategy {name!r} (known: {known})")
+    known = ["baseline", *(s.name for s in base.strategies)]
+    raise UnknownStrategy(f"no strategy {name!r}{did_you_mean(name, known)} (known: {', '.join(known)})")
 
 
 def strategy_problems(base: Scenario) -> list[tuple[Loc, str]]:

@@ -42,7 +42,12 @@ class Case:
 CASES = [
     Case("alias_bomb.yaml", 3, "", "anchors are not allowed"),
     Case("bad_id.yaml", 30, "links[0].id", "must be an id"),
-    Case("bad_strategy_path.yaml", 63, "strategies[0].overrides.links.road_hub_brigad.vehicles", "unknown path"),
+    Case(
+        "bad_strategy_path.yaml",
+        63,
+        "strategies[0].overrides.links.road_hub_brigad.vehicles",
+        "unknown path: no entry 'road_hub_brigad', did you mean 'road_hub_brigade'?",
+    ),
     Case("date_not_a_date.yaml", 4, "start", "must be a date"),
     Case("disruption_target_unknown.yaml", 57, "disruptions[0].target", "unknown node or link 'krakow'"),
     Case("duplicate_id.yaml", 37, "links[1].id", "duplicate id 'road_maker_hub'"),
@@ -85,7 +90,7 @@ CASES = [
     Case("unknown_dist.yaml", 18, "nodes[1].tender_days.dist", "unknown dist 'gamma'"),
     Case("unknown_key.yaml", 37, "links[0].colour", "unknown key (allowed: capacity_m3, cite,"),
     Case("unknown_node_kind.yaml", 24, "nodes[3].kind", "unknown kind 'warehouse'"),
-    Case("unknown_node_reference.yaml", 39, "links[1].to", "unknown node 'brigade_x'"),
+    Case("unknown_node_reference.yaml", 39, "links[1].to", "unknown node 'brigade_x', did you mean 'brigade'?"),
     Case("unreachable_unit.yaml", 50, "requirements[0].unit", "unreachable", cli_only=True),
     Case(
         "strategy_closes_only_route.yaml",
