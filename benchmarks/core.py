@@ -14,7 +14,7 @@ from typing import Any
 
 from benchmarks.workload import CoreSpec, core_scenario
 
-__all__ = ["CoreRun", "lead_times", "run_core"]
+__all__ = ["CoreRun", "lead_times", "order_lead_times", "run_core"]
 
 
 @dataclass
@@ -94,3 +94,18 @@ def lead_times(table: Any) -> Any:
     end[lot[done]] = t[done]
     ok = ~np.isnan(end)
     return start[ok], (end - start)[ok]
+
+
+def order_lead_times(table: Any) -> Any:
+    """Per delivered lot: days from its requirement's ``requirement_opened`` row to its delivery, in log order."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    kind = table.column("kind").cast("string")
+    ref = table.column("ref").to_numpy()
+    t = table.column("t").to_numpy()
+    opened = pc.equal(kind, "requirement_opened").to_numpy(zero_copy_only=False)
+    done = pc.equal(kind, "delivered").to_numpy(zero_copy_only=False)
+    start = np.full(int(ref.max()) + 1 if len(ref) else 0, np.nan)
+    start[ref[opened]] = t[opened]
+    return t[done] - start[ref[done]]
