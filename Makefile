@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SMALL := scenarios/small_routers.yaml
 FLAGSHIP ?= scenarios/fpv_drones_2024_2025.yaml
 
-.PHONY: demo test bench check clean
+.PHONY: demo test bench bench-suite check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks -p no:xdist --benchmark-only --benchmark-autosave \
 		--benchmark-columns=min,median,max,rounds --benchmark-sort=name
 	$(BIN)/python benchmarks/compare_table.py
+
+# three workloads x (plain SimPy, engine, CLI) at 10^4, 10^5, 10^6 lots; SIZES=10000,100000 for less
+SIZES ?= 10000,100000,1000000
+bench-suite: $(STAMP)
+	$(BIN)/python benchmarks/suite.py --sizes $(SIZES)
 
 check: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,7 +2,9 @@
 
 ``run_core(spec, out_dir)`` builds the scenario (timed apart), runs one replication with a
 ``results.store.PartWriter`` as the log's sink (row groups written by its writer thread) and
-closes the part, so the wall time includes every row reaching the Parquet file.
+closes the part, so the wall time includes every row reaching the Parquet file;
+``run_scenario`` does the same for any scenario (the other workloads of ``benchmarks/suite.py``).
+``lead_times`` and ``order_lead_times`` read lead times back from a log.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from benchmarks.workload import CoreSpec, core_scenario
 
-__all__ = ["CoreRun", "lead_times", "order_lead_times", "run_core"]
+__all__ = ["CoreRun", "lead_times", "order_lead_times", "run_core", "run_scenario"]
 
 
 @dataclass
@@ -46,24 +48,32 @@ class CoreRun:
         }
 
 
-def run_core(spec: CoreSpec, out_dir: str | Path, replication: int = 0, keep: bool = False) -> CoreRun:
-    """Build and run ``spec`` once, writing its log to ``out_dir`` as Parquet; the file is removed unless ``keep``."""
+def run_scenario(scenario: Any, path: str | Path, replication: int = 0) -> tuple[float, Any]:
+    """Run ``scenario`` once with its log written to ``path`` by a ``PartWriter``; (wall seconds, ``RunResult``).
+
+    The wall time covers the run and closing the Parquet file (every row on disk), not the build.
+    """
     from results.store import PartWriter
     from sim.run import run
 
     t0 = time.perf_counter()
-    scenario = core_scenario(spec)
-    build_s = time.perf_counter() - t0
-    path = Path(out_dir) / f"core-{spec.lots}-rep{replication}.parquet"
-    t0 = time.perf_counter()
-    writer = PartWriter(path)
+    writer = PartWriter(Path(path))
     try:
         _, result = run(scenario, "baseline", replication, sink=writer)
     except BaseException:
         writer.abort()
         raise
     writer.close()
-    wall_s = time.perf_counter() - t0
+    return time.perf_counter() - t0, result
+
+
+def run_core(spec: CoreSpec, out_dir: str | Path, replication: int = 0, keep: bool = False) -> CoreRun:
+    """Build and run ``spec`` once, writing its log to ``out_dir`` as Parquet; the file is removed unless ``keep``."""
+    t0 = time.perf_counter()
+    scenario = core_scenario(spec)
+    build_s = time.perf_counter() - t0
+    path = Path(out_dir) / f"core-{spec.lots}-rep{replication}.parquet"
+    wall_s, result = run_scenario(scenario, path, replication)
     if not keep:
         path.unlink(missing_ok=True)
     return CoreRun(
