@@ -11,10 +11,9 @@ into the state of the supply chain, and never looks at the engine. Three uses:
   engine's own ``sim.run.end_state(ctx)``; ``verify_run(run_dir)`` compares it, part by part,
   with what the engine recorded in the manifest (``aidflow run --verify``).
 - ``lineage(log, lot=...)`` / ``lineage(log, requirement=...)`` — the full history of a lot or
-  a requirement: its rows, the days spent in each stage (funding, tender, production,
-  handling at each node, transit on each link), the excess over need-by and, for a late one,
-  the stage that made it late: the stage whose duration most exceeds its expected duration,
-  the median of that stage over every lot of the same item in the run.
+  a requirement: its rows, its stages, its timeline of work and waits, each wait with the
+  resource waited for (donor, agency, supplier line, station, link), the lateness against
+  need-by and what made it late. It lives in ``results.trace`` and is re-exported here.
 
 The requirement a row is about is its ``ref``, the requirement's position in the scenario; pass
 the (resolved) scenario to name requirements by id, to know the opening stock of units, the
@@ -37,8 +36,6 @@ from __future__ import annotations
 import bisect
 import copy
 import math
-import statistics
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +71,7 @@ from sim.events import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from results.trace import Lineage, Stage, Step, Wait, lineage, lineages
     from scenarios.schema import Scenario
 
 __all__ = [
@@ -89,7 +87,9 @@ __all__ = [
     "Row",
     "Stage",
     "State",
+    "Step",
     "VehicleState",
+    "Wait",
     "diff_end_states",
     "end_state_from_log",
     "lineage",
@@ -923,400 +923,15 @@ def verify_run(run_dir: str | Path) -> list[str]:
     return problems
 
 
-# --------------------------------------------------------------------------- lineage
+# --------------------------------------------------------------------------- lineage (results.trace)
+
+_TRACE_NAMES = frozenset({"Lineage", "Stage", "Step", "Wait", "lineage", "lineages"})
 
 
-@dataclass
-class Stage:
-    """A stretch of a lot's (or requirement's) life.
+def __getattr__(name: str) -> Any:
+    """``lineage``, ``lineages`` and their classes live in ``results.trace``; imported on first use."""
+    if name in _TRACE_NAMES:
+        from results import trace
 
-    Attributes:
-        name: ``funding``, ``tender``, ``production``, ``handling <node>`` or ``transit <link>``.
-        kind: ``funding``, ``tender``, ``production``, ``handling`` or ``transit``.
-        where: The node or link (None for funding, tender, production).
-        start: Day it began.
-        end: Day it ended (None while still going at the end of the log).
-        days: ``end - start`` (up to the end of the log while going).
-        expected_days: Median ``days`` of this stage over the run's lots of the same item that
-            completed it (None if none did).
-        excess_days: ``days - expected_days`` (``days`` when nothing is expected).
-        detail: Parts of the stage: tender ``pool`` / ``tender`` / ``award``; handling
-            ``queue`` / ``service`` / ``wait_vehicle``; transit ``loading`` / ``travel``.
-    """
-
-    name: str
-    kind: str
-    where: str | None
-    start: float
-    end: float | None
-    days: float
-    expected_days: float | None = None
-    excess_days: float | None = None
-    detail: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Lineage:
-    """The history of a lot or a requirement.
-
-    Attributes:
-        subject: ``lot 17`` or ``requirement R3``.
-        requirement: The requirement id; ``ref`` its position in the scenario.
-        lot: The lot id (None for a requirement).
-        item, unit, qty: What, for whom, how many units.
-        supplier: The lot's supplier (None for a requirement).
-        opened_day: Day the requirement opened; ``need_by_day`` the day of its need-by date
-            (the date is ``[need_by_day, need_by_day + 1)``; due by its end).
-        done_day: Day the lot was delivered or lost, or the requirement closed (None if open).
-        outcome: ``delivered``, ``lost``, ``closed`` or ``open``.
-        excess_days: ``done_day - (need_by_day + 1)`` (past the end of the need-by date); while
-            open, ``end - (need_by_day + 1)`` if positive.
-        late: ``excess_days > 0``.
-        stages: Stages in order (for a requirement, those of its critical lot).
-        culprit: For a late one, the stage with the largest ``excess_days``.
-        rows: The rows of its history (the lot's own, its requirement's and contract's, and the
-            departures of the vehicles it rode).
-        lots: For a requirement, the lineage of each of its lots.
-        critical_lot: For a requirement, the lot that finished last (or is still open).
-    """
-
-    subject: str
-    requirement: str
-    ref: int
-    lot: int | None
-    item: str | None
-    unit: str | None
-    qty: int
-    supplier: str | None
-    opened_day: float | None
-    need_by_day: float | None
-    done_day: float | None
-    outcome: str
-    excess_days: float | None
-    late: bool
-    stages: list[Stage]
-    culprit: Stage | None
-    rows: list[Row]
-    lots: list[Lineage] = field(default_factory=list)
-    critical_lot: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data."""
-        return asdict(self)
-
-
-class _Index:
-    """Per requirement, contract, lot and vehicle: the rows of one log."""
-
-    def __init__(self, c: EventColumns, scenario: Scenario | None, end: float | None) -> None:
-        self.c = c
-        self.rid = _req_namer(scenario)
-        self.end = max(end if end is not None else -math.inf, c.t[-1] if c.n else 0.0)
-        self.opened: dict[int, int] = {}
-        self.funded: dict[int, float] = {}
-        self.req_rows: dict[int, list[int]] = {}
-        self.tender_start: dict[int, float] = {}
-        self.tender_finish: dict[int, float] = {}
-        self.award: dict[tuple[int, str], int] = {}
-        self.filled: dict[int, int] = {}
-        self.lot_rows: dict[int, list[int]] = {}
-        self.departures: dict[tuple[str, int], list[int]] = {}
-        req_kinds = {REQUIREMENT_OPENED, FUNDS_COMMITTED, FUNDS_SHORT, TENDER_STARTED, TENDER_FINISHED}
-        for i in range(c.n):
-            k = c.kind[i]
-            if c.lot[i] >= 0:
-                self.lot_rows.setdefault(c.lot[i], []).append(i)
-            elif k == DEPARTED:
-                self.departures.setdefault((c.link[i] or "?", c.vehicle[i]), []).append(i)
-            elif k in req_kinds or k in (CONTRACT_AWARDED, REQUIREMENT_FILLED):
-                ref = c.ref[i]
-                self.req_rows.setdefault(ref, []).append(i)
-                if k == REQUIREMENT_OPENED:
-                    self.opened.setdefault(ref, i)
-                elif k == FUNDS_COMMITTED:
-                    self.funded[ref] = max(self.funded.get(ref, -math.inf), c.t[i])
-                elif k == TENDER_STARTED:
-                    self.tender_start.setdefault(ref, c.t[i])
-                elif k == TENDER_FINISHED:
-                    self.tender_finish.setdefault(ref, c.t[i])
-                elif k == CONTRACT_AWARDED:
-                    self.award.setdefault((ref, c.node[i] or "?"), i)
-                else:
-                    self.filled.setdefault(ref, i)
-
-    def departure(self, link: str, vehicle: int, after: int) -> int | None:
-        rows = self.departures.get((link, vehicle), [])
-        pos = bisect.bisect_right(rows, after)
-        return rows[pos] if pos < len(rows) else None
-
-    # ------------------------------------------------------------------ stages
-
-    def _span(self, name: str, kind: str, where: str | None, start: float, end: float | None) -> Stage:
-        stop = end if end is not None else self.end
-        return Stage(name, kind, where, start, end, max(0.0, stop - start))
-
-    def requirement_stages(self, ref: int, supplier: str | None) -> tuple[list[Stage], float | None]:
-        """Funding and tender of ``ref`` (tender up to the award to ``supplier``); the award day."""
-        c = self.c
-        oi = self.opened.get(ref)
-        if oi is None:
-            return [], None
-        o = c.t[oi]
-        award_i = self.award.get((ref, supplier)) if supplier is not None else None
-        if award_i is None and supplier is None:
-            cands = [i for (r, _), i in self.award.items() if r == ref]
-            award_i = min(cands) if cands else None
-        a = c.t[award_i] if award_i is not None else None
-        f = self.funded.get(ref)
-        if f is None and a is not None:
-            f = o  # domestic: nothing to fund
-        stages = [self._span("funding", "funding", None, o, f)]
-        if f is None:
-            return stages, None
-        tender = self._span("tender", "tender", None, f, a)
-        ts, tf = self.tender_start.get(ref), self.tender_finish.get(ref)
-        if ts is not None:
-            tender.detail["pool"] = max(0.0, ts - f)
-            tender.detail["tender"] = max(0.0, (tf if tf is not None else self.end) - ts)
-            if tf is not None:
-                tender.detail["award"] = max(0.0, (a if a is not None else self.end) - tf)
-        stages.append(tender)
-        return stages, a
-
-    def lot_lineage(self, lot: int, with_rows: bool = False) -> Lineage:
-        c = self.c
-        rows = self.lot_rows.get(lot)
-        if not rows:
-            raise ReplayError(f"no lot {lot} in the log")
-        first = rows[0]
-        ref, supplier = c.ref[first], c.node[first]
-        stages, a = self.requirement_stages(ref, supplier)
-        history = set(rows) | set(self.req_rows.get(ref, []))
-        produced = c.t[first]
-        if a is not None:
-            stages.append(self._span("production", "production", None, a, produced))
-        here, enter = supplier, produced
-        detail: dict[str, float] = {}
-        mark: dict[str, float] = {}
-        done_day, outcome = None, "open"
-        transit: Stage | None = None
-        qty = c.qty[first] or 0
-        for i in rows[1:]:
-            k, t = c.kind[i], c.t[i]
-            if k == QUEUED:
-                mark["queue" if c.link[i] is None else "wait_vehicle"] = t
-            elif k == SERVICE_STARTED:
-                detail["queue"] = detail.get("queue", 0.0) + t - mark.pop("queue", t)
-                mark["service"] = t
-            elif k == SERVICE_FINISHED:
-                detail["service"] = detail.get("service", 0.0) + t - mark.pop("service", t)
-            elif k == LOADED:
-                detail["wait_vehicle"] = detail.get("wait_vehicle", 0.0) + t - mark.pop("wait_vehicle", t)
-                st = self._span(f"handling {here}", "handling", here, enter, t)
-                st.detail = detail
-                stages.append(st)
-                detail, mark = {}, {}
-                link = c.link[i] or "?"
-                transit = self._span(f"transit {link}", "transit", link, t, None)
-                dep = self.departure(link, c.vehicle[i], i)
-                if dep is not None:
-                    history.add(dep)
-                    transit.detail["loading"] = c.t[dep] - t
-                    mark["departed"] = c.t[dep]
-                stages.append(transit)
-            elif k == LOST and c.node[i] is not None:  # destroyed at the node by a strike: its handling ends
-                for part, since in mark.items():
-                    detail[part] = detail.get(part, 0.0) + t - since
-                st = self._span(f"handling {here}", "handling", here, enter, t)
-                st.detail = detail
-                stages.append(st)
-                detail, mark = {}, {}
-                done_day, outcome = t, "lost"
-            elif k in (ARRIVED, LOST):
-                if transit is not None:
-                    transit.end, transit.days = t, max(0.0, t - transit.start)
-                    dep_t = mark.pop("departed", None)
-                    if dep_t is not None:
-                        transit.detail["travel"] = t - dep_t
-                transit = None
-                if k == LOST:
-                    done_day, outcome = t, "lost"
-                else:
-                    here, enter = c.node[i], t
-            elif k == DELIVERED:
-                done_day, outcome = t, "delivered"
-        if outcome == "open" and transit is None:  # still at a node: an open handling stage
-            st = self._span(f"handling {here}", "handling", here, enter, None)
-            for part, since in mark.items():
-                detail[part] = detail.get(part, 0.0) + self.end - since
-            st.detail = detail
-            stages.append(st)
-        if outcome == "open" and transit is not None and "departed" in mark:
-            transit.detail["travel"] = self.end - mark["departed"]
-        oi = self.opened.get(ref)
-        need_by = c.value[oi] if oi is not None else None
-        excess = _excess(need_by, done_day, self.end)
-        return Lineage(
-            subject=f"lot {lot}",
-            requirement=self.rid(ref),
-            ref=ref,
-            lot=lot,
-            item=c.item[first],
-            unit=c.node[oi] if oi is not None else None,
-            qty=qty,
-            supplier=supplier,
-            opened_day=c.t[oi] if oi is not None else None,
-            need_by_day=need_by,
-            done_day=done_day,
-            outcome=outcome,
-            excess_days=excess,
-            late=excess is not None and excess > _EPS,
-            stages=stages,
-            culprit=None,
-            rows=[c.row(j) for j in sorted(history)] if with_rows else [],
-        )
-
-    def requirement_lineage(self, ref: int, lots: list[Lineage]) -> Lineage:
-        c = self.c
-        oi = self.opened.get(ref)
-        if oi is None:
-            raise ReplayError(f"requirement {self.rid(ref)} never opened in the log")
-        fi = self.filled.get(ref)
-        done_day = c.t[fi] if fi is not None else None
-        need_by = c.value[oi]
-        excess = _excess(need_by, done_day, self.end)
-        critical: Lineage | None = None
-        for lg in lots:
-            key = lg.done_day if lg.done_day is not None else math.inf
-            if critical is None or key >= (critical.done_day if critical.done_day is not None else math.inf):
-                critical = lg
-        if critical is not None:
-            stages = critical.stages
-        else:
-            stages, _ = self.requirement_stages(ref, None)
-        history = set(self.req_rows.get(ref, []))
-        return Lineage(
-            subject=f"requirement {self.rid(ref)}",
-            requirement=self.rid(ref),
-            ref=ref,
-            lot=None,
-            item=c.item[oi],
-            unit=c.node[oi],
-            qty=c.qty[oi] or 0,
-            supplier=None,
-            opened_day=c.t[oi],
-            need_by_day=need_by,
-            done_day=done_day,
-            outcome="closed" if fi is not None else "open",
-            excess_days=excess,
-            late=excess is not None and excess > _EPS,
-            stages=stages,
-            culprit=critical.culprit if critical is not None else None,
-            rows=[c.row(j) for j in sorted(history)],
-            lots=lots,
-            critical_lot=critical.lot if critical is not None else None,
-        )
-
-
-def _excess(need_by: float | None, done_day: float | None, end: float) -> float | None:
-    """Days past the end of the need-by date (``due_day``): done then, or still open at ``end``."""
-    if need_by is None or not math.isfinite(need_by):
-        return None
-    due = due_day(need_by)
-    if done_day is not None:
-        return done_day - due
-    return end - due if end > due else None
-
-
-def _score(lineages: Iterable[Lineage]) -> None:
-    """Set expected and excess days (median per item and stage name), then each late one's culprit."""
-    lineages = list(lineages)
-    samples: dict[tuple[str | None, str], list[float]] = {}
-    for lg in lineages:
-        for st in lg.stages:
-            if st.end is not None:
-                samples.setdefault((lg.item, st.name), []).append(st.days)
-    medians = {k: statistics.median(v) for k, v in samples.items()}
-    for lg in lineages:
-        for st in lg.stages:
-            st.expected_days = medians.get((lg.item, st.name))
-            st.excess_days = st.days - (st.expected_days or 0.0)
-        if lg.late and lg.stages:
-            lg.culprit = max(lg.stages, key=lambda s: s.excess_days if s.excess_days is not None else -math.inf)
-
-
-def lineages(
-    log: Any, scenario: Scenario | None = None, end: float | None = None, with_rows: bool = False
-) -> dict[int, Lineage]:
-    """The lineage of every lot of the log, scored against each other (see ``lineage``).
-
-    ``rows`` of each lineage stay empty unless ``with_rows`` (they are the bulk of the work).
-    """
-    idx = _Index(_columns(log), scenario, end)
-    out = {lot: idx.lot_lineage(lot, with_rows) for lot in sorted(idx.lot_rows)}
-    _score(out.values())
-    return out
-
-
-def lineage(
-    log: Any,
-    lot: int | None = None,
-    requirement: str | int | None = None,
-    scenario: Scenario | None = None,
-    end: float | None = None,
-) -> Lineage:
-    """The full history of one lot or one requirement, and the stage that made it late.
-
-    Stages of a lot, in order (they add up to its lead time, requirement opened -> delivered):
-    ``funding`` (opened -> funds committed; 0 for domestic), ``tender`` (-> its contract's award:
-    agency pool, staff queue and tender, or the bilateral lead time), ``production`` (-> lot
-    produced), then per node ``handling <node>`` (entering the node -> loaded out: queue,
-    service, waiting for a vehicle) and per link ``transit <link>`` (loaded -> arrived or lost:
-    waiting in the vehicle to leave, travel). A stage's expected duration is its median over
-    every lot of the same item that completed it in this log; the stage that made a late lot
-    late is the one with the largest ``days - expected``. A requirement's history is that of
-    its critical lot (the one that finished last) plus its own rows and each lot's lineage.
-
-    Args:
-        log: The event table, an ``EventLog`` or a Parquet part path.
-        lot: A lot id; or
-        requirement: a requirement id (needs ``scenario``), or its index in the scenario.
-        scenario: The resolved scenario of the run.
-        end: End of the run (day); open stages last until then (default: the last row's day).
-
-    Raises:
-        ReplayError: neither or both of ``lot`` and ``requirement``; no such lot or requirement.
-    """
-    if (lot is None) == (requirement is None):
-        raise ReplayError("give exactly one of a lot or a requirement")
-    idx = _Index(_columns(log), scenario, end)
-    if lot is not None:
-        if lot not in idx.lot_rows:
-            n = len(idx.lot_rows)
-            raise ReplayError(f"no lot {lot} in this log (lots are 0..{n - 1})" if n else "no lot in this log")
-        all_lots = {k: idx.lot_lineage(k, with_rows=k == lot) for k in sorted(idx.lot_rows)}
-        _score(all_lots.values())
-        return all_lots[lot]
-    ref = _resolve_requirement(requirement, scenario, idx)
-    all_lots = {k: idx.lot_lineage(k) for k in sorted(idx.lot_rows)}
-    _score(all_lots.values())
-    mine = [lg for lg in all_lots.values() if lg.ref == ref]
-    return idx.requirement_lineage(ref, mine)
-
-
-def _resolve_requirement(requirement: str | int | None, scenario: Scenario | None, idx: _Index) -> int:
-    if isinstance(requirement, int):
-        ref = requirement
-    else:
-        text = str(requirement)
-        ids = [r.id for r in scenario.requirements] if scenario is not None else []
-        if text in ids:
-            ref = ids.index(text)
-        elif text.lstrip("#").isdigit() and (not ids or text.startswith("#")):
-            ref = int(text.lstrip("#"))
-        else:
-            known = ", ".join(ids) if ids else "#<index>"
-            raise ReplayError(f"no requirement {text!r} (known: {known})")
-    if ref not in idx.opened:
-        raise ReplayError(f"requirement {idx.rid(ref)} never opened in this log")
-    return ref
+        return getattr(trace, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

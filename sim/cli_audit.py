@@ -35,7 +35,7 @@ from rich.text import Text
 from scenarios.errors import AidflowError
 
 if TYPE_CHECKING:
-    from results.replay import Lineage, State
+    from results.replay import State
     from scenarios.schema import Scenario
 
 __all__ = ["AuditError", "export", "parse_at", "register", "sql", "state", "trace"]
@@ -341,9 +341,10 @@ def trace(
     strategy: StrategyOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Print the history of a lot or requirement, days per stage, and the stage that made it late."""
-    from results.replay import lineage
+    """Print a lot's or requirement's timeline: each wait and the resource waited for, and what made it late."""
     from results.store import read_events
+    from results.trace import end_of_run, lineage
+    from sim.cli_trace import print_lineage
 
     _check_format(fmt)
     if (lot is None) == (requirement is None):
@@ -351,96 +352,12 @@ def trace(
     strategy, part = _part(run, strategy, rep)
     scenario = _load(run, strategy)
     table = read_events(run, strategy, rep)
-    end_day = part.get("end_day")
+    end_day = end_of_run(part.get("status"), part.get("end_day"), part.get("horizon_days"))
     lg = lineage(table, lot=lot, requirement=requirement, scenario=scenario, end=end_day)
     if fmt == "json":
         _write_json(_clean({"run": str(run), "strategy": strategy, "replication": rep, **lg.to_dict()}))
         return
-    _print_lineage(lg, scenario)
-
-
-def _verdict(lg: Lineage, start: dt.date | None) -> str:
-    need = _date_only(lg.need_by_day, start)
-    if lg.excess_days is None:
-        when = f"still {lg.outcome}" if lg.done_day is None else f"{lg.outcome} {_day_text(lg.done_day, start)}"
-        return f"{when}; need-by {need}"
-    if lg.done_day is None:
-        return f"still open at the end of the run, need-by {need}: {lg.excess_days:.2f} days late so far"
-    when = f"{lg.outcome} {_day_text(lg.done_day, start)} (day {lg.done_day:.2f})"
-    if lg.late:
-        return f"{when}, need-by {need}: {lg.excess_days:.2f} days late"
-    return f"{when}, need-by {need}: on time ({-lg.excess_days:.2f} days early)"
-
-
-def _culprit_text(lg: Lineage) -> str:
-    c = lg.culprit
-    if c is None:
-        return ""
-    expected = (
-        "nothing expected" if c.expected_days is None else f"{c.expected_days:.2f} expected (median of its item's lots)"
-    )
-    where = " (still open at the end of the run)" if c.end is None else ""
-    return f"The stage that made it late: {c.name}{where}: {c.days:.2f} days vs {expected}, +{c.excess_days or 0.0:.2f} days"
-
-
-def _print_lineage(lg: Lineage, scenario: Scenario | None) -> None:
-    out = _out()
-    start = scenario.start if scenario is not None else None
-    if lg.lot is not None:
-        out.print(
-            f"[bold]lot {lg.lot}[/bold]: {lg.qty:,} {lg.item} from {lg.supplier} for requirement {lg.requirement}"
-            f" ({lg.unit}): {_verdict(lg, start)}"
-        )
-    else:
-        out.print(
-            f"[bold]requirement {lg.requirement}[/bold]: {lg.qty:,} {lg.item} for {lg.unit}, opened "
-            f"{_date_only(lg.opened_day, start)}: {_verdict(lg, start)}"
-        )
-        lots = Table("lot", "supplier", "qty", "outcome", "done", "vs need-by days", "worst stage", title="Lots")
-        for x in lg.lots:
-            lots.add_row(
-                str(x.lot),
-                x.supplier or "",
-                f"{x.qty:,}",
-                x.outcome,
-                _day_text(x.done_day, start) if x.done_day is not None else "",
-                "" if x.excess_days is None else f"{x.excess_days:+.2f}",
-                "" if x.culprit is None else f"{x.culprit.name} (+{x.culprit.excess_days or 0:.2f})",
-            )
-        out.print(lots)
-        if lg.critical_lot is not None:
-            out.print(f"critical lot (finished last): {lg.critical_lot}")
-    stages = Table("stage", "from", "to", "days", "expected", "excess", "detail", title="Stages")
-    for s in lg.stages:
-        detail = ", ".join(f"{k} {v:.2f}" for k, v in s.detail.items())
-        stages.add_row(
-            s.name,
-            _day_text(s.start, start),
-            _day_text(s.end, start) if s.end is not None else "(open)",
-            f"{s.days:.2f}",
-            "" if s.expected_days is None else f"{s.expected_days:.2f}",
-            "" if s.excess_days is None else f"{s.excess_days:+.2f}",
-            detail,
-        )
-    out.print(stages)
-    if lg.late:
-        out.print(_culprit_text(lg), markup=False)
-    elif lg.excess_days is not None:
-        out.print("not late.")
-    rows = Table("seq", "when", "day", "event", "node", "link", "vehicle", "qty", "value", title="History")
-    for r in lg.rows:
-        rows.add_row(
-            str(r.seq),
-            _day_text(r.t, start),
-            f"{r.t:.3f}",
-            r.kind,
-            r.node or "",
-            r.link or "",
-            "" if r.vehicle < 0 else str(r.vehicle),
-            "" if r.qty is None else f"{r.qty:,}",
-            "" if r.value is None else f"{r.value:,.2f}",
-        )
-    out.print(rows)
+    print_lineage(lg, scenario, _out())
 
 
 # --------------------------------------------------------------------------- export

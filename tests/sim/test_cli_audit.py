@@ -11,13 +11,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 import typer
 from rundirs import make_run_dir
 
 import sim.cli
-from results.replay import Lineage, end_state_from_log, lineages, state_at
+from results.replay import end_state_from_log, lineages, state_at
 from results.store import read_events
 from scenarios.load import load
 from sim.cli_audit import parse_at, register
@@ -99,37 +98,32 @@ def test_state(cli: Cli, runs: Path) -> None:
     assert manifest["parts"][0]["end_day"] == json.loads(out)["t"]
 
 
-def _expected_culprit(every: dict[int, Lineage], lot: int) -> str:
-    samples: dict[tuple[str | None, str], list[float]] = {}
-    for lg in every.values():
-        for st in lg.stages:
-            if st.end is not None:
-                samples.setdefault((lg.item, st.name), []).append(st.days)
-    mine = every[lot]
-    excess = {st.name: st.days - float(np.median(samples.get((mine.item, st.name), [0.0]))) for st in mine.stages}
-    return max(excess, key=excess.__getitem__)
-
-
-def test_trace_names_the_stage_that_made_a_late_lot_late(cli: Cli, runs: Path) -> None:
+def test_trace_names_the_largest_wait_of_a_late_lot(cli: Cli, runs: Path) -> None:
     scenario = load(ROOT / "scenarios" / "fpv_drones_2024_2025.yaml")
     manifest = json.loads((runs / "fpv" / "manifest.json").read_text())
     every = lineages(read_events(runs / "fpv", "baseline", 0), scenario, end=manifest["parts"][0]["end_day"])
     late = sorted((lg for lg in every.values() if lg.late), key=lambda lg: -(lg.excess_days or 0.0))
     assert late, "the library scenario has late lots"
     for lg in (late[0], late[len(late) // 2]):
-        assert lg.lot is not None
-        culprit = _expected_culprit(every, lg.lot)
+        assert lg.lot is not None and lg.culprit is not None
+        assert lg.culprit.days == max(w.days for w in lg.waits)
         code, out, _ = cli("trace", runs / "fpv", "--lot", lg.lot)
         assert code == 0
+        words = " ".join(out.split())
         assert f"lot {lg.lot}:" in out and "days late" in out
-        assert f"The stage that made it late: {culprit}" in out
-        for word in ("Stages", "History", "lot_produced", "delivered" if lg.outcome == "delivered" else "lot_produced"):
+        assert f"What made it late: {lg.culprit.label}, {lg.culprit.days:.2f} days" in words
+        for word in ("Timeline", "Waits, largest first", "History", "lot_produced"):
             assert word in out
         code, out, _ = cli("trace", runs / "fpv", "--lot", lg.lot, "--format", "json")
-        assert code == 0 and json.loads(out)["culprit"]["name"] == culprit
+        data = json.loads(out)
+        assert code == 0 and (data["culprit"]["kind"], data["culprit"]["resource"]) == (
+            lg.culprit.kind,
+            lg.culprit.resource,
+        )
+        assert data["no_wait_days"] + data["wait_days"] == pytest.approx(sum(x["days"] for x in data["steps"]))
     code, out, _ = cli("trace", runs / "fpv", "--requirement", late[0].requirement)
     assert code == 0
-    assert f"requirement {late[0].requirement}" in out and "critical lot" in out and "Lots" in out
+    assert f"requirement {late[0].requirement}" in out and "Critical part" in out and "Lots" in out
 
 
 def test_trace_on_time_lot(cli: Cli, runs: Path) -> None:
