@@ -1,6 +1,6 @@
 """YAML -> Scenario: the guarded edge where a scenario file becomes a validated ``Scenario``.
 
-Reading happens in stages, and a file that fails a stage goes no further:
+Reading happens in stages; a file that fails stage 1 or 2 goes no further:
 
 1. bytes: at most ``MAX_BYTES`` (checked before the file is read whole), valid UTF-8, no
    control characters;
@@ -11,10 +11,14 @@ Reading happens in stages, and a file that fails a stage goes no further:
 3. nodes: the checked events are composed into ruamel nodes, whose marks give every line
    and column; the tree becomes plain Python data (``dict``/``list``/``str``/``int``/``float``/``bool``/``None``/
    ``datetime.date``); keys must be strings and unique, numbers of sane size;
-4. model: ``Scenario.model_validate``; then every strategy overlay is tried.
+4. model: ``Scenario.model_validate`` (of what stage 3 could read, even when it found
+   problems); when fields fail, the id references are still checked on the raw data
+   (``scenarios.refs``), so a bad value and an unknown id are reported together, and a
+   problem at or under the place of an earlier one is dropped; then, for a valid file, every
+   strategy overlay is tried.
 
-Every problem found in a stage is reported at once, in file order, as one ``ScenarioError``
-whose problems read like a compiler's::
+Every problem found is reported at once, in file order, as one ``ScenarioError`` whose
+problems read like a compiler's::
 
     fpv.yaml:42:7 links[3].vehicles: must be > 0 (got 0)
 
@@ -60,7 +64,8 @@ from ruamel.yaml.resolver import VersionedResolver
 
 from scenarios import schema
 from scenarios.errors import Problem, ScenarioError, format_path
-from scenarios.refs import did_you_mean
+from scenarios.pledges import expand_pledges
+from scenarios.refs import did_you_mean, id_reference_problems
 from scenarios.schema import Scenario
 from scenarios.strategies import StrategyProblem, apply_overrides, strategy_problems
 
@@ -566,12 +571,13 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
 
     plain = _Plain(file)
     data_tree = plain.convert(root, ())
-    if plain.problems:
-        raise _Stop(_sorted(plain.problems))
-
     positions = Positions(file, root)
     try:
         scenario = Scenario.model_validate(data_tree)
+        if plain.problems:  # the data read around them is valid: they are all there is to say
+            raise _Stop(_sorted(plain.problems))
+    except _Stop:
+        raise
     except ValidationError as exc:
         errors: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False)]
         # A value of a ``number | keyword`` union (``budget_eur: unlimited``) fails both members;
@@ -582,6 +588,10 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
             if err.get("type") == "literal_error" and tuple(err["loc"])[:-1] in numeric_locs:
                 continue
             problems.extend(_problems_of(err, positions))
+        problems = _one_per_place(plain.problems, problems)
+        if not any(e.get("type") == "reference" for e in errors):  # fields failed: references were not checked
+            refs = [positions.problem(tuple(loc), message) for loc, message in _raw_references(data_tree)]
+            problems = _one_per_place(problems, refs)
         raise _Stop(_sorted(problems)) from None
     except Exception as exc:  # a bug in a validator: still a ScenarioError, and say so
         raise _Stop(
@@ -596,6 +606,30 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line, p.col))
+
+
+def _raw_references(data: Any) -> list[tuple[Loc, str]]:
+    """The id references of raw data whose fields failed validation (none if reading them fails)."""
+    try:
+        return id_reference_problems(expand_pledges(data))
+    except Exception:  # odd shapes are the field errors' business; never hide them behind a crash
+        return []
+
+
+def _one_per_place(first: list[Problem], then: list[Problem]) -> list[Problem]:
+    """``first`` plus the problems of ``then`` at a place none of ``first`` covers.
+
+    A value the reader refused (an impossible date, a duplicate key) comes to the model as
+    null or not at all: what the model then says about it, or anything under it, is noise. A
+    field error at an id and an unknown-id problem at the same place are one problem: the
+    field error says it.
+    """
+    return first + [p for p in then if not any(_covers(q.path, p.path) for q in first)]
+
+
+def _covers(outer: str, inner: str) -> bool:
+    """Whether the field path ``outer`` is ``inner`` or one of its ancestors (``""`` is the file)."""
+    return outer == "" or inner == outer or inner.startswith((outer + ".", outer + "["))
 
 
 def _strategy_problems(scenario: Scenario, positions: Positions) -> list[Problem]:
