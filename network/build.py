@@ -1,5 +1,9 @@
 """Scenario -> supply graph: a frozen ``nx.DiGraph`` whose attributes are plain data.
 
+:func:`supply_graph` builds the same graph as plain dicts (``network.graph.SupplyGraph``)
+without importing networkx (a third of a second): ``aidflow run`` and ``validate`` route and
+check on it; :func:`build_graph` turns it into the networkx graph the flow bounds use.
+
 One node per scenario node (donors and agencies included, so that every id resolves), one edge
 per *enabled* link. Attribute names carry their units (design.md section 7.12), and algorithms
 take an attribute name as their weight, as networkx does (``weight="transit_days"``).
@@ -36,10 +40,9 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
+from network.graph import Digraph, SupplyGraph, edges_of
 from scenarios.schema import (
     Border,
     Depot,
@@ -53,6 +56,9 @@ from scenarios.schema import (
     Unit,
 )
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 __all__ = [
     "HANDLING_KINDS",
     "MAX_LOTS_PER_VEHICLE",
@@ -62,6 +68,7 @@ __all__ = [
     "lot_volume_m3",
     "lots_per_vehicle",
     "peak_rate_per_day",
+    "supply_graph",
 ]
 
 HANDLING_KINDS: tuple[str, ...] = ("hub", "border", "depot")
@@ -169,35 +176,18 @@ def _node_attrs(index: int, node: Any) -> dict[str, Any]:
     return attrs
 
 
-def build_graph(scenario: Scenario) -> nx.DiGraph:
-    """Build the frozen supply graph of ``scenario``.
+def supply_graph(scenario: Scenario) -> SupplyGraph:
+    """The supply graph of ``scenario`` as plain dicts (no networkx: what ``run`` and ``validate`` use).
+
+    Same nodes, edges, attributes and order as :func:`build_graph`.
 
     Args:
         scenario: A validated scenario (a strategy already applied, if any).
 
     Returns:
-        A frozen ``nx.DiGraph`` with the attributes described in the module docstring.
-
-    Example:
-        >>> import datetime as dt
-        >>> from scenarios.schema import Scenario
-        >>> s = Scenario.model_validate({
-        ...     "name": "tiny", "start": dt.date(2025, 1, 1), "horizon_days": 10,
-        ...     "items": [{"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 10}],
-        ...     "nodes": [
-        ...         {"id": "s", "kind": "supplier",
-        ...          "products": [{"item": "box", "rate_per_day": 5, "unit_price_eur": 1}]},
-        ...         {"id": "u", "kind": "unit"}],
-        ...     "links": [{"id": "l", "from": "s", "to": "u", "mode": "road",
-        ...                "transit_days": 2, "vehicles": 1, "capacity_m3": 10}]})
-        >>> g = build_graph(s)
-        >>> g.edges["s", "u"]["round_trip_days"]
-        4.0
-        >>> nx.is_frozen(g)
-        True
+        A :class:`network.graph.SupplyGraph` (read it, never change it).
     """
-    graph = nx.DiGraph()
-    graph.graph["scenario"] = scenario.name
+    graph = SupplyGraph({"scenario": scenario.name})
     for index, node in enumerate(scenario.nodes):
         graph.add_node(node.id, **_node_attrs(index, node))
     for index, link in enumerate(scenario.links):
@@ -225,17 +215,58 @@ def build_graph(scenario: Scenario) -> nx.DiGraph:
             first_day=dispatch.first_day if isinstance(dispatch, DispatchScheduled) else None,
             max_wait_days=dispatch.max_wait_days if isinstance(dispatch, DispatchFull) else None,
         )
+    return graph
+
+
+def build_graph(scenario: Scenario | SupplyGraph) -> nx.DiGraph:
+    """Build the frozen networkx supply graph of ``scenario`` (for the flow bounds and ``aidflow graph``).
+
+    Args:
+        scenario: A validated scenario (a strategy already applied, if any), or its
+            :func:`supply_graph`.
+
+    Returns:
+        A frozen ``nx.DiGraph`` with the attributes described in the module docstring.
+
+    Example:
+        >>> import datetime as dt
+        >>> import networkx as nx
+        >>> from scenarios.schema import Scenario
+        >>> s = Scenario.model_validate({
+        ...     "name": "tiny", "start": dt.date(2025, 1, 1), "horizon_days": 10,
+        ...     "items": [{"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 10}],
+        ...     "nodes": [
+        ...         {"id": "s", "kind": "supplier",
+        ...          "products": [{"item": "box", "rate_per_day": 5, "unit_price_eur": 1}]},
+        ...         {"id": "u", "kind": "unit"}],
+        ...     "links": [{"id": "l", "from": "s", "to": "u", "mode": "road",
+        ...                "transit_days": 2, "vehicles": 1, "capacity_m3": 10}]})
+        >>> g = build_graph(s)
+        >>> g.edges["s", "u"]["round_trip_days"]
+        4.0
+        >>> nx.is_frozen(g)
+        True
+    """
+    import networkx as nx
+
+    plain = scenario if isinstance(scenario, SupplyGraph) else supply_graph(scenario)
+    graph = nx.DiGraph()
+    graph.graph.update(plain.graph)
+    for node, attrs in plain.nodes.items():
+        graph.add_node(node, **attrs)
+    for u, v, data in edges_of(plain):
+        graph.add_edge(u, v, **data)
     return nx.freeze(graph)
 
 
-def link_edges(graph: nx.DiGraph) -> dict[str, tuple[str, str]]:
+def link_edges(graph: Digraph) -> dict[str, tuple[str, str]]:
     """Map each link id in ``graph`` to its ``(from, to)`` edge, in insertion (file) order.
 
     Args:
-        graph: A graph made by :func:`build_graph`.
+        graph: A graph made by :func:`build_graph` or :func:`supply_graph`.
 
     Returns:
         ``{link id: (from node, to node)}``.
     """
-    edges = sorted(graph.edges(data=True), key=lambda e: e[2]["link_index"])
+    edges = sorted(edges_of(graph), key=lambda e: e[2]["link_index"])
     return {data["link"]: (u, v) for u, v, data in edges}

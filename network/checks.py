@@ -57,12 +57,12 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-import networkx as nx
-
-from network.build import PHYSICAL_KINDS, build_graph, lot_volume_m3, lots_per_vehicle
+from network.build import PHYSICAL_KINDS, lot_volume_m3, lots_per_vehicle, supply_graph
+from network.graph import Attrs, Digraph, find_cycle, strongly_connected_components
 from network.routing import Router, makers, suitable_suppliers
 from scenarios.errors import format_path
 from scenarios.schema import Donor, Scenario, Strategy, Supplier, Unit, effective_channel
@@ -146,20 +146,27 @@ def _supply_checks(scenario: Scenario, router: Router) -> tuple[list[Check], lis
     return none_found, unreachable, big
 
 
-def _cycle_checks(graph: nx.DiGraph) -> list[Check]:
-    physical = graph.subgraph(n for n, d in graph.nodes(data=True) if d.get("kind") in PHYSICAL_KINDS)
+def _induced(succ: Mapping[str, Mapping[str, Attrs]], keep: Collection[str]) -> dict[str, dict[str, Attrs]]:
+    """The successors of the subgraph on ``keep``, in the graph's order (networkx's ``subgraph`` view)."""
+    return {u: {v: d for v, d in nbrs.items() if v in keep} for u, nbrs in succ.items() if u in keep}
+
+
+def _cycle_checks(graph: Digraph) -> list[Check]:
+    physical = _induced(graph.succ, {n for n, d in graph.nodes.items() if d.get("kind") in PHYSICAL_KINDS})
     found: list[tuple[int, Check]] = []
-    for component in nx.strongly_connected_components(physical):
+    for component in strongly_connected_components(physical):
         if len(component) < 2:
             continue
-        sub = physical.subgraph(component)
-        first = min(sub.edges(data=True), key=lambda e: e[2]["link_index"])
-        cycle = [(u, v) for u, v, *_ in nx.find_cycle(sub, source=first[0])]
-        start = min(range(len(cycle)), key=lambda k: sub.edges[cycle[k]]["link_index"])
+        sub = _induced(physical, component)
+        first = min(((u, v, d) for u, nbrs in sub.items() for v, d in nbrs.items()), key=lambda e: e[2]["link_index"])
+        dfs_cycle = find_cycle(sub, first[0])
+        assert dfs_cycle is not None  # a strongly connected component of two or more nodes has one
+        cycle: list[tuple[str, str]] = dfs_cycle
+        start = min(range(len(cycle)), key=lambda k: sub[cycle[k][0]][cycle[k][1]]["link_index"])
         cycle = cycle[start:] + cycle[:start]
         path = " -> ".join([cycle[0][0], *(v for _, v in cycle)])
-        names = ", ".join(sub.edges[e]["link"] for e in cycle)
-        index = sub.edges[cycle[0]]["link_index"]
+        names = ", ".join(sub[u][v]["link"] for u, v in cycle)
+        index = sub[cycle[0][0]][cycle[0][1]]["link_index"]
         msg = f"undeclared cycle {path} (links {names})"
         found.append((index, Check(("links", index), msg, "error", "cycle")))
     return [c for _, c in sorted(found, key=lambda t: t[0])]
@@ -193,15 +200,15 @@ def _duplicate_checks(scenario: Scenario) -> list[Check]:
     return out
 
 
-def _isolated_checks(scenario: Scenario, graph: nx.DiGraph) -> list[Check]:
+def _isolated_checks(scenario: Scenario, graph: Digraph) -> list[Check]:
     out: list[Check] = []
     for i, node in enumerate(scenario.nodes):
-        if node.kind in PHYSICAL_KINDS and (node.id not in graph or graph.degree(node.id) == 0):
+        if node.kind in PHYSICAL_KINDS and (node.id not in graph or not (graph.succ[node.id] or graph.pred[node.id])):
             out.append(Check(("nodes", i), f"{node.kind} {node.id!r} has no enabled links", "warning", "isolated"))
     return out
 
 
-def _idle_supplier_checks(scenario: Scenario, graph: nx.DiGraph) -> list[Check]:
+def _idle_supplier_checks(scenario: Scenario, graph: Digraph) -> list[Check]:
     out: list[Check] = []
     required = {r.item for r in scenario.requirements}
     usable: set[str] = set()
@@ -233,19 +240,20 @@ def _consumption_checks(scenario: Scenario) -> list[Check]:
     return out
 
 
-def check(scenario: Scenario, graph: nx.DiGraph | None = None) -> list[Check]:
+def check(scenario: Scenario, graph: Digraph | None = None) -> list[Check]:
     """Every structural problem of ``scenario``, errors first, in a deterministic order.
 
     Args:
         scenario: A validated scenario (a strategy already applied, if any).
-        graph: Its graph from :func:`network.build.build_graph`; built when omitted.
+        graph: Its graph from :func:`network.build.supply_graph` (or ``build_graph``);
+            built (without networkx) when omitted.
 
     Returns:
         The findings (empty when the network is sound). Routes for the lot-size check use
         ``scenario.policy.routing_weight``.
     """
     if graph is None:
-        graph = build_graph(scenario)
+        graph = supply_graph(scenario)
     router = Router(graph, scenario.policy.routing_weight)
     none_found, unreachable, too_big = _supply_checks(scenario, router)
     return [

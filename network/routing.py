@@ -1,13 +1,15 @@
 """Routes through the supply graph: which links a lot takes from an origin to a destination.
 
 ``Router`` answers shortest-path questions on a graph made by :func:`network.build.build_graph`
+(networkx) or :func:`network.build.supply_graph` (plain dicts, what ``aidflow run`` uses)
 with an edge-attribute *name* as the weight, as networkx does (design.md section 7.7):
 ``transit_days`` (mean transit), ``distance_km`` or ``hops``. Each (origin, destination) pair
 is solved once and cached, so the engine can ask on its hot path.
 
-Determinism: the graph is built in file order and networkx's Dijkstra relaxes edges in adjacency
-(insertion) order and breaks heap ties by push order, only replacing a path by a *strictly*
-shorter one; so among equally short routes the same one is always returned, in any process.
+Determinism: the graph is built in file order and the Dijkstra of ``network.graph`` (networkx's,
+step for step) relaxes edges in adjacency (insertion) order and breaks heap ties by push order,
+only replacing a path by a *strictly* shorter one; so among equally short routes the same one
+is always returned, in any process.
 
 Edges whose weight is unknown (``distance_km: None``) are not forbidden: each counts as more
 than the sum of every known weight of the graph, so a route with fewer unknown links always
@@ -20,7 +22,7 @@ table of routes for every (supplier, unit) pair of an item (:func:`route_table`,
 Example:
     >>> import datetime as dt
     >>> from scenarios.schema import Scenario
-    >>> from network.build import build_graph
+    >>> from network.build import supply_graph
     >>> s = Scenario.model_validate({
     ...     "name": "tiny", "start": dt.date(2025, 1, 1), "horizon_days": 10,
     ...     "items": [{"id": "box", "unit_value_eur": 1, "volume_m3": 0.1, "lot_size": 10}],
@@ -34,7 +36,7 @@ Example:
     ...          "vehicles": 1, "capacity_m3": 10},
     ...         {"id": "b", "from": "h", "to": "u", "mode": "road", "transit_days": 1,
     ...          "vehicles": 1, "capacity_m3": 10}]})
-    >>> Router(build_graph(s)).route("s", "u")
+    >>> Router(supply_graph(s)).route("s", "u")
     ('a', 'b')
 """
 
@@ -46,8 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import networkx as nx
-
+from network.graph import Digraph, descendants, dijkstra, edges_of
 from scenarios.errors import NetworkError
 from scenarios.schema import Requirement, Scenario, Supplier, effective_channel
 
@@ -75,7 +76,8 @@ class Router:
     """Cached shortest routes on a supply graph, weighted by an edge attribute.
 
     Args:
-        graph: A graph made by :func:`network.build.build_graph` (edges carry a ``link`` id).
+        graph: A graph made by :func:`network.build.supply_graph` or
+            :func:`network.build.build_graph` (edges carry a ``link`` id).
         weight: Name of the edge attribute to minimise (``transit_days``, ``distance_km``,
             ``hops``, or any numeric edge attribute).
 
@@ -89,7 +91,7 @@ class Router:
         misses: Routes computed.
     """
 
-    def __init__(self, graph: nx.DiGraph, weight: str = "transit_days") -> None:
+    def __init__(self, graph: Digraph, weight: str = "transit_days") -> None:
         self.graph = graph
         self.weight = weight
         self.hits = 0
@@ -97,13 +99,15 @@ class Router:
         self._cache: dict[tuple[str, str], _Route | str] = {}
         known: list[float] = []
         seen = False
-        for _, _, data in graph.edges(data=True):
+        edges = 0
+        for _, _, data in edges_of(graph):
+            edges += 1
             if weight in data:
                 seen = True
                 value = data[weight]
                 if value is not None:
                     known.append(float(value))
-        if graph.number_of_edges() and not seen:
+        if edges and not seen:
             raise NetworkError(f"unknown routing weight {weight!r}: no link of the graph has that attribute")
         # An unknown weight outweighs every known one together: fewer unknown links first.
         self._unknown = math.fsum(known) + 1.0
@@ -127,20 +131,21 @@ class Router:
         if origin == destination:
             route = _Route((), (origin,), 0.0)
         else:
-            try:
-                cost, path = nx.single_source_dijkstra(self.graph, origin, destination, weight=self._weight)
-            except nx.NetworkXNoPath:
+            found = dijkstra(self.graph, origin, destination, self._weight)
+            if found is None:
                 message = self._no_path_message(origin, destination)
                 self._cache[key] = message
-                raise NetworkError(message) from None
+                raise NetworkError(message)
+            cost, path = found
             nodes = tuple(path)
-            links = tuple(self.graph.edges[u, v]["link"] for u, v in itertools.pairwise(nodes))
+            succ = self.graph.succ
+            links = tuple(succ[u][v]["link"] for u, v in itertools.pairwise(nodes))
             route = _Route(links, nodes, float(cost))
         self._cache[key] = route
         return route
 
     def _no_path_message(self, origin: str, destination: str) -> str:
-        reach = sorted(nx.descendants(self.graph, origin), key=lambda n: self.graph.nodes[n].get("index", 0))
+        reach = sorted(descendants(self.graph, origin), key=lambda n: self.graph.nodes[n].get("index", 0))
         shown = ", ".join(reach[:6]) + (", ..." if len(reach) > 6 else "")
         return (
             f"no route from {origin!r} to {destination!r} over the enabled links "
@@ -209,7 +214,7 @@ class Router:
         return len(self._cache)
 
 
-def route_total(graph: nx.DiGraph, nodes: tuple[str, ...], attr: str) -> float | None:
+def route_total(graph: Digraph, nodes: tuple[str, ...], attr: str) -> float | None:
     """Sum of an edge attribute along a node path.
 
     Args:
@@ -220,10 +225,11 @@ def route_total(graph: nx.DiGraph, nodes: tuple[str, ...], attr: str) -> float |
     Returns:
         The sum (0.0 for a single node), or ``None`` if any edge lacks the value.
     """
-    values = [graph.edges[u, v].get(attr) for u, v in itertools.pairwise(nodes)]
-    if any(v is None for v in values):
+    values = [graph.succ[u][v].get(attr) for u, v in itertools.pairwise(nodes)]
+    known = [float(v) for v in values if v is not None]
+    if len(known) < len(values):
         return None
-    return math.fsum(values)
+    return math.fsum(known)
 
 
 def makers(scenario: Scenario, item: str) -> tuple[str, ...]:
@@ -286,7 +292,7 @@ class RouteRow:
         return bool(self.nodes)
 
 
-def route_table(graph: nx.DiGraph, scenario: Scenario, weight: str | None = None) -> list[RouteRow]:
+def route_table(graph: Digraph, scenario: Scenario, weight: str | None = None) -> list[RouteRow]:
     """Routes for every (supplier of an item, unit requiring it) pair.
 
     Rows come in item catalogue order, then supplier and unit file order; only required items

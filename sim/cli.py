@@ -458,8 +458,11 @@ def main() -> None:
     runs with ``standalone_mode=False``, so click returns the code of a ``typer.Exit`` instead
     of exiting: it is passed on here.
     """
+    from sim.startup import is_command_process, keep_pandas_out
     from sim.stops import RunFailed, RunInterrupted
 
+    if is_command_process():
+        keep_pandas_out()  # pyarrow would import it (~0.8 s) and aidflow never uses it: sim/startup.py
     try:
         code = app(standalone_mode=False)
     except ScenarioError as exc:

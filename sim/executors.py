@@ -88,7 +88,7 @@ def check_scheduler(scheduler: str | None, scheduler_file: str | None = None, ti
 
 
 def _worker_init(alive: Connection) -> None:
-    """Set up a local worker process: leave Ctrl-C to the command, and end with the command.
+    """Set up a local worker process: leave Ctrl-C to the command, end with it, keep pandas out.
 
     The command decides what SIGINT means (it stops the workers itself, see ``_stop_pool``),
     so a worker ignores it: a Ctrl-C in a terminal reaches the whole process group, and a
@@ -98,7 +98,10 @@ def _worker_init(alive: Connection) -> None:
     are not its children and share the pool's pipes, so they would otherwise wait forever),
     and the worker exits at once.
     """
+    from sim.startup import keep_pandas_out
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_pandas_out()  # a worker is aidflow's own process: pyarrow need not import pandas (sim/startup.py)
 
     def watch() -> None:
         with contextlib.suppress(EOFError, OSError):

@@ -21,7 +21,7 @@ from typing import Any
 
 import simpy
 
-from network.build import build_graph
+from network.build import supply_graph
 from network.routing import Router
 from scenarios.errors import AidflowError, NetworkError
 from scenarios.schema import Agency as AgencySpec
@@ -48,7 +48,7 @@ from sim.model.disruptions import Target, random_disruption, scheduled_disruptio
 from sim.model.handling import Station
 from sim.model.procurement import Agency, agency_process
 from sim.model.production import Line, line_process
-from sim.model.transport import Carrier, dispatcher
+from sim.model.transport import Carrier, start_dispatcher
 from sim.model.units import consumption, deliverer
 from sim.rng import Sampler, Streams
 
@@ -175,13 +175,13 @@ def build_context(
         )
         targets[lk.id] = Target(c.set_factor, link=k)
         if c.rule != "immediate":
-            env.process(dispatcher(ctx, c))
+            start_dispatcher(ctx, c)
 
     log.before_flush.append(lambda: settle_returns(ctx, inclusive=False))
     env.on_chunk = log.maybe_flush  # the log flushes as the run goes, whatever makes its rows
 
     # routes from every supplier to every unit it can reach
-    router = Router(build_graph(s), weight=s.policy.routing_weight)
+    router = Router(supply_graph(s), weight=s.policy.routing_weight)
     units = [n.id for n in s.nodes if isinstance(n, Unit)]
     for n in s.nodes:
         if isinstance(n, Supplier):

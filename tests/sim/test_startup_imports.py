@@ -1,0 +1,130 @@
+"""Issue 19, fast start-up: which libraries the ``aidflow`` command loads (no timings asserted).
+
+Each command runs as the console script in a fresh process, and the modules loaded when that
+process ends are read back. ``--help`` and ``validate`` load none of the heavy libraries; a
+one-replication ``run`` loads pyarrow and numpy but not pandas (pyarrow would import it, see
+``sim/startup.py``), networkx (routes and checks use ``network.graph``), scipy.stats, Dask,
+DuckDB, plotly or matplotlib. Keeping pandas out changes nothing in what a run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "tests" / "scenarios" / "tiny.yaml"
+SCRIPT = Path(sys.executable).parent / "aidflow"
+
+HEAVY = ("pandas", "scipy.stats", "dask", "distributed", "plotly", "duckdb", "matplotlib", "networkx")
+"""Never loaded by --help, validate or a one-replication run."""
+
+# the console script run as the console script runs (``__main__`` is the script), noting the
+# modules loaded at exit
+NOTE_MODULES = textwrap.dedent(
+    """
+    import atexit, json, runpy, sys
+    out = sys.argv.pop(1)
+    def note():
+        with open(out, "w") as f:
+            json.dump(sorted(sys.modules), f)
+    atexit.register(note)
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    """
+)
+
+
+def loaded_by(tmp_path: Path, *args: str, code: str = NOTE_MODULES, script: Path = SCRIPT) -> set[str]:
+    """Modules loaded when ``aidflow ARGS`` (the console script, a fresh process) exits 0."""
+    noted = tmp_path / "modules.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(noted), str(script), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return set(json.loads(noted.read_text(encoding="utf-8")))
+
+
+def top_level(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """Those of ``names`` that were loaded (a name counts with its submodules)."""
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
+@pytest.fixture(scope="module")
+def script() -> Path:
+    if not SCRIPT.exists():
+        pytest.skip(f"no aidflow console script next to {sys.executable}")
+    return SCRIPT
+
+
+def test_help_loads_no_heavy_library(tmp_path: Path, script: Path) -> None:
+    assert top_level(loaded_by(tmp_path, "--help"), (*HEAVY, "pyarrow", "numpy", "scipy", "pydantic")) == []
+
+
+def test_validate_loads_no_heavy_library(tmp_path: Path, script: Path) -> None:
+    modules = loaded_by(tmp_path, "validate", str(TINY))
+    assert "scenarios.schema" in modules  # it did validate
+    assert top_level(modules, (*HEAVY, "pyarrow", "numpy", "scipy")) == []
+
+
+def test_a_tiny_run_loads_neither_pandas_nor_networkx(tmp_path: Path, script: Path) -> None:
+    out = tmp_path / "run"
+    modules = loaded_by(tmp_path, "run", str(TINY), "-n", "1", "--out", str(out), "-q", "--format", "json")
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["status"] == "completed"
+    assert {"pyarrow", "numpy", "simpy"} <= modules  # it did run
+    assert top_level(modules, HEAVY) == []
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    code = "import json, sys, sim.cli; print(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, check=True
+    )
+    modules = set(json.loads(proc.stdout))
+    assert top_level(modules, (*HEAVY, "pyarrow", "numpy", "scipy", "pydantic", "ruamel")) == []
+
+
+def test_the_log_and_kpis_are_the_same_with_pandas_loaded(tmp_path: Path, script: Path) -> None:
+    """pyarrow without pandas writes the same bytes: the same tiny run with pandas imported first."""
+    with_pandas = "import pandas\n" + NOTE_MODULES
+    runs = {}
+    for name, code in (("kept_out", NOTE_MODULES), ("loaded", with_pandas)):
+        out = tmp_path / name
+        (tmp_path / name).mkdir()
+        modules = loaded_by(tmp_path / name, "run", str(TINY), "-n", "1", "--out", str(out / "run"), "-q", code=code)
+        assert ("pandas" in modules) == (name == "loaded")
+        runs[name] = json.loads((out / "run" / "manifest.json").read_text(encoding="utf-8"))
+    a, b = runs["kept_out"], runs["loaded"]
+    assert [p["sha256"] for p in a["parts"]] == [p["sha256"] for p in b["parts"]]
+    assert a["kpis"]["sha256"] == b["kpis"]["sha256"]
+
+
+def test_keep_pandas_out_makes_the_import_fail_until_released() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from sim.startup import is_command_process, keep_pandas_out, release_pandas
+        assert not is_command_process()
+        assert keep_pandas_out()
+        try:
+            import pandas
+        except ModuleNotFoundError as exc:
+            print("refused", exc.name)
+        release_pandas()
+        import pandas
+        print("loaded", "pandas" in sys.modules, keep_pandas_out())
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["refused", "pandas", "loaded", "True", "False"]
