@@ -3,7 +3,9 @@
 Input is the long KPI table of ``results.kpis.kpi_table`` over several strategies and
 replications. Replication r of every strategy used the same random streams (design.md §4), so
 for each KPI the difference strategy − baseline is taken per replication and summarised with a
-paired-t 95% confidence interval. Where the interval spans zero the comparison says so
+paired-t 95% confidence interval; a difference of two fractions lies in [-1, 1], and its
+interval is clipped there (``Diff.ci_clipped``; other differences may have either sign and are
+not clipped, ``results.stats``). Where the interval spans zero the comparison says so
 explicitly ("no significant difference"). Strategies are ranked by one KPI (by default the
 mean lead time over all items), in its better direction.
 
@@ -25,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from results.stats import clip, difference_domain, t_interval
 
 __all__ = ["Diff", "LOWER_IS_BETTER", "better_direction", "halfwidth", "paired_differences", "rank", "t_ci"]
 
@@ -54,17 +58,7 @@ def better_direction(kpi: str) -> int:
 
 def t_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and the t-based confidence interval of ``values`` (NaN bounds when n < 2)."""
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(np.mean(values))
-    if n < 2:
-        return mean, math.nan, math.nan
-    from scipy.special import stdtrit  # Student's t quantile; scipy.stats costs seconds to import
-
-    sd = float(np.std(values, ddof=1))
-    h = float(stdtrit(n - 1, 0.5 + level / 2)) * sd / math.sqrt(n)
-    return mean, mean - h, mean + h
+    return t_interval(values, level)
 
 
 def halfwidth(values: np.ndarray, level: float = 0.95) -> float:
@@ -90,6 +84,7 @@ class Diff:
     n: int
     var_paired: float
     var_unpaired: float
+    ci_clipped: bool = False
 
     @property
     def significant(self) -> bool:
@@ -117,6 +112,7 @@ class Diff:
             "ci95_low": self.ci_low,
             "ci95_high": self.ci_high,
             "n": self.n,
+            "ci_clipped": self.ci_clipped,
             "verdict": self.verdict,
         }
 
@@ -161,13 +157,13 @@ def paired_differences(kpis: pa.Table, baseline: str = "baseline", only: Iterabl
             s = np.array([other[r] for r in reps])
             d = s - b
             mean, lo, hi = t_ci(d)
+            lo, hi, clipped = clip(lo, hi, mean, difference_domain(key[0]))
             n = len(reps)
             var_p = float(np.var(d, ddof=1)) if n > 1 else math.nan
             var_u = float(np.var(s, ddof=1) + np.var(b, ddof=1)) if n > 1 else math.nan
             kpi, item, node, link = key
-            diffs.append(
-                Diff(kpi, item, node, link, strategy, float(b.mean()), float(s.mean()), mean, lo, hi, n, var_p, var_u)
-            )
+            means = float(b.mean()), float(s.mean())
+            diffs.append(Diff(kpi, item, node, link, strategy, *means, mean, lo, hi, n, var_p, var_u, clipped))
     return diffs
 
 

@@ -912,9 +912,14 @@ def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
     """Across replications: ``mean, std, n, ci95_low, ci95_high`` per (kpi, item, node, link, strategy).
 
     Null values are left out (``n`` counts the rest); ``std`` is the sample standard
-    deviation; the 95% interval is ``mean ± t(0.975, n - 1) * std / sqrt(n)`` (Student's t),
-    null when ``n < 2``. Groups keep their first-seen order.
+    deviation; the 95% interval (null when ``n < 2``) stays in the KPI's range
+    (``results.stats.kpi_interval``): Wilson for a share of replications (every value 0 or
+    1), else Student's t ``mean ± t(0.975, n - 1) * std / sqrt(n)`` clipped to the range;
+    ``ci_method`` ("t", "wilson") and ``ci_clipped`` say which. Groups keep their
+    first-seen order.
     """
+    from results.stats import kpi_interval  # scipy.special's t quantile only when n > 1
+
     tables = [kpi_tables] if isinstance(kpi_tables, pa.Table) else list(kpi_tables)
     groups: dict[tuple[Any, ...], list[float]] = {}
     for tb in tables:
@@ -923,30 +928,23 @@ def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:
             vals = groups.setdefault((kpi, item, node, link, strategy), [])
             if value is not None and math.isfinite(value):
                 vals.append(float(value))
-    out: dict[str, list[Any]] = {
-        c: [] for c in ("kpi", "item", "node", "link", "strategy", "mean", "std", "n", "ci95_low", "ci95_high")
-    }
+    names = ("kpi", "item", "node", "link", "strategy", "mean", "std", "n", "ci95_low", "ci95_high")
+    out: dict[str, list[Any]] = {c: [] for c in (*names, "ci_method", "ci_clipped")}
     for key, vals in groups.items():
         for c, v in zip(("kpi", "item", "node", "link", "strategy"), key, strict=True):
             out[c].append(v)
-        n = len(vals)
-        arr = np.asarray(vals)
-        mean = float(arr.mean()) if n else None
-        std = float(arr.std(ddof=1)) if n > 1 else None
-        lo = hi = None
-        if n > 1 and mean is not None and std is not None:
-            from scipy.special import stdtrit  # t quantile; not scipy.stats (seconds to import), only for n > 1
-
-            half = float(stdtrit(n - 1, 0.975)) * std / math.sqrt(n)
-            lo, hi = mean - half, mean + half
-        out["mean"].append(mean)
-        out["std"].append(std)
-        out["n"].append(n)
-        out["ci95_low"].append(lo)
-        out["ci95_high"].append(hi)
-    types = dict.fromkeys(("kpi", "item", "node", "link", "strategy"), pa.string())
+        ci = kpi_interval(key[0], vals)  # within the KPI's range; t quantile only for n > 1
+        out["mean"].append(ci.mean)
+        out["std"].append(ci.std)
+        out["n"].append(ci.n)
+        out["ci95_low"].append(ci.low)
+        out["ci95_high"].append(ci.high)
+        out["ci_method"].append(ci.method or None)
+        out["ci_clipped"].append(ci.clipped)
+    types = dict.fromkeys(("kpi", "item", "node", "link", "strategy", "ci_method"), pa.string())
     types.update(dict.fromkeys(("mean", "std", "ci95_low", "ci95_high"), pa.float64()))
     types["n"] = pa.int64()
+    types["ci_clipped"] = pa.bool_()
     return pa.table({c: pa.array(v, type=types[c]) for c, v in out.items()})
 
 

@@ -35,8 +35,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # every command inherits -h
+    rich_markup_mode=None,  # click's help: wraps at the terminal's width, never cuts an option name
 )
-_WIDTH = None if sys.stdout.isatty() else 160
+# Tables fit the terminal (COLUMNS when set); piped without COLUMNS, 160 columns.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
 out = Console(highlight=False, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -65,6 +68,28 @@ def load_checked(path: Path) -> tuple[Scenario, Positions, list[Check]]:
     if errors:
         raise ScenarioError([positions.problem(c.loc, c.message) for c in errors])
     return scenario, positions, checks
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("aidflow")
+        except PackageNotFoundError:  # pragma: no cover - a checkout that was never installed
+            text = "unknown (not installed)"
+        sys.stdout.write(f"aidflow {text}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Event-sourced simulation of military-aid delivery flows: validate, run, compare, explain."""
 
 
 # --------------------------------------------------------------------------- validate, schema, graph

@@ -458,23 +458,39 @@ def _progress(err: Console, quiet: bool) -> Progress:
     )
 
 
-def summary_table(summary: Any, title: str, headline: tuple[str, ...] = HEADLINE) -> Table:
-    """The headline KPIs (mean and 95% CI across replications) as a rich table."""
+def summary_table(summary: Any, title: str, headline: tuple[str, ...] = HEADLINE) -> Any:
+    """The headline KPIs (mean and 95% CI across replications) as a table that reflows.
+
+    Numbers print by kind (``results.fmt``: shares in %, counts whole, money in €, days to
+    0.1); an interval clipped to its KPI's range, or a Wilson interval, carries a mark that
+    the caption explains. The strategy column is left out when there is one strategy (the
+    title names it). On a narrow terminal each KPI heads its rows (``sim.cli_tables``).
+    """
+    from results import fmt
+    from sim.cli_tables import Reflow, ci_caption, marks
+
     rows = [r for r in summary.to_pylist() if r["kpi"] in headline and r.get("link") is None]
     rows = [r for r in rows if r.get("node") is None or r["kpi"] not in ("units_delivered",)]
     rows.sort(key=lambda r: (r["strategy"], headline.index(r["kpi"]), r.get("item") or "", r.get("node") or ""))
-    table = Table("strategy", "kpi", "item", "unit/node", "mean", "95% CI", "n", title=title)
+    several = len({r["strategy"] for r in rows}) > 1
+    lead = ["strategy"] if several else []
+    table = Table(*lead, "kpi", "item", "unit/node", "mean", "95% CI", "n", title=title)
+    stacked = Table(*lead, "kpi / item (unit/node)", "mean", "95% CI", "n", title=title)
+    for t in (table, stacked):
+        for c in t.columns:
+            c.no_wrap = c.header in ("strategy", "kpi", "mean", "n")  # names and numbers keep one line
+            c.justify = "right" if c.header in ("mean", "95% CI", "n") else "left"
+    last: tuple[str, str] | None = None
     for r in rows:
-        lo, hi = r.get("ci95_low"), r.get("ci95_high")
-        ci = "" if lo is None or hi is None or r["n"] < 2 else f"[{lo:,.2f}, {hi:,.2f}]"
-        mean = r.get("mean")
-        table.add_row(
-            r["strategy"],
-            r["kpi"],
-            r.get("item") or "all",
-            r.get("node") or "",
-            "" if mean is None else f"{mean:,.2f}",
-            ci,
-            str(r["n"]),
-        )
-    return table
+        kpi, n = r["kpi"], r["n"]
+        ci = "" if n < 2 else fmt.interval(kpi, r.get("ci95_low"), r.get("ci95_high"), **marks(r))
+        mean, item, node = fmt.value(kpi, r.get("mean")), r.get("item") or _all_items(kpi), r.get("node") or ""
+        table.add_row(*([r["strategy"]] if several else []), kpi, item, node, mean, ci, str(n))
+        if last != (r["strategy"], kpi):
+            stacked.add_row(*([r["strategy"]] if several else []), kpi, "", "", "")
+            last = (r["strategy"], kpi)
+        stacked.add_row(*([""] if several else []), f"  {item}" + (f" ({node})" if node else ""), mean, ci, str(n))
+    ci_caption(
+        [table, stacked], any(r.get("ci_clipped") for r in rows), any(r.get("ci_method") == "wilson" for r in rows)
+    )
+    return Reflow(table, stacked)

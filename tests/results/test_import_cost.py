@@ -27,7 +27,7 @@ def _kpi_table(values: list[float]) -> pa.Table:
     n = len(values)
     return pa.table(
         {
-            "kpi": pa.array(["otif"] * n, pa.string()),
+            "kpi": pa.array(["score"] * n, pa.string()),  # open range: the t interval unclipped (results.stats)
             "item": pa.array(["all"] * n, pa.string()),
             "node": pa.array([None] * n, pa.string()),
             "link": pa.array([None] * n, pa.string()),
