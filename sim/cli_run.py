@@ -484,7 +484,7 @@ def summary_table(summary: Any, title: str, headline: tuple[str, ...] = HEADLINE
     for r in rows:
         kpi, n = r["kpi"], r["n"]
         ci = "" if n < 2 else fmt.interval(kpi, r.get("ci95_low"), r.get("ci95_high"), **marks(r))
-        mean, item, node = fmt.value(kpi, r.get("mean")), r.get("item") or _all_items(kpi), r.get("node") or ""
+        mean, item, node = fmt.value(kpi, r.get("mean")), r.get("item") or "all", r.get("node") or ""
         table.add_row(*([r["strategy"]] if several else []), kpi, item, node, mean, ci, str(n))
         if last != (r["strategy"], kpi):
             stacked.add_row(*([r["strategy"]] if several else []), kpi, "", "", "")
