@@ -32,7 +32,9 @@ engine wall (engine only) and plain-SimPy wall / CLI wall (end to end; plain Sim
 of lots (Poisson streams, about ``lots``); µs and rows per lot use the lots actually delivered.
 
 Output: a markdown table on stdout and, under ``.benchmarks/suite/`` (git-ignored),
-``<date>.md`` and ``<date>.json`` with every run.
+``<date>.md`` and ``<date>.json`` with every run; the scenario files stay in
+``.benchmarks/suite/yaml/`` so that each recorded command can be run again (run directories go
+to a temporary directory).
 
 Usage::
 
@@ -188,19 +190,20 @@ def run_one(engine: str, workload: str, lots: int, yaml_path: Path, work: Path) 
     return res
 
 
-def write_yaml(workload: str, lots: int, work: Path) -> tuple[Path, float]:
+def write_yaml(workload: str, lots: int, yaml_dir: Path) -> tuple[Path, float]:
     """The workload as a scenario file (what a user would run); (path, seconds to build and write it)."""
     from sim.cli_run import resolved_yaml
 
     t0 = time.perf_counter()
-    path = work / f"{workload}_{lots}.yaml"
+    yaml_dir.mkdir(parents=True, exist_ok=True)
+    path = yaml_dir / f"{workload}_{lots}.yaml"
     path.write_text(resolved_yaml(scenario_for(workload, spec_for(workload, lots)), None))
     return path, time.perf_counter() - t0
 
 
-def measure(workload: str, lots: int, repeat: int, work: Path) -> dict[str, Any]:
+def measure(workload: str, lots: int, repeat: int, work: Path, yaml_dir: Path) -> dict[str, Any]:
     """``repeat`` rounds of the three engines at ``lots`` (order rotating); best wall of each."""
-    yaml_path, yaml_s = write_yaml(workload, lots, work)
+    yaml_path, yaml_s = write_yaml(workload, lots, yaml_dir)
     runs: dict[str, list[dict[str, Any]]] = {e: [] for e in ENGINES}
     for k in range(repeat):
         order = ENGINES[k % 3 :] + ENGINES[: k % 3]
@@ -236,9 +239,9 @@ def measure(workload: str, lots: int, repeat: int, work: Path) -> dict[str, Any]
     }
 
 
-def startup(workload: str, repeat: int, work: Path) -> dict[str, Any]:
+def startup(workload: str, repeat: int, work: Path, yaml_dir: Path) -> dict[str, Any]:
     """``aidflow run`` of a 10-lot instance: the best wall of ``repeat`` and its peak RSS."""
-    yaml_path, _ = write_yaml(workload, STARTUP_LOTS, work)
+    yaml_path, _ = write_yaml(workload, STARTUP_LOTS, yaml_dir)
     runs = [run_one("cli", workload, STARTUP_LOTS, yaml_path, work) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["wall_s"])
     return {"wall_s": best["wall_s"], "peak_rss_mb": best["peak_rss_mb"], "command": best["command"]}
@@ -290,10 +293,17 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(d)
         for w in workloads:
             print(f"{w}: start-up, then {', '.join(f'{n:,}' for n in sizes)} lots", file=sys.stderr)
-            starts[w] = startup(w, max(1, args.repeat), work)
+            starts[w] = startup(w, max(1, args.repeat), work, args.out / "yaml")
             for n in sizes:
-                results.append(measure(w, n, args.repeat, work))
+                results.append(measure(w, n, args.repeat, work, args.out / "yaml"))
     text = table(results, starts)
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    text += f"\n\nCommand: `{command}` (load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after)."
+    for r in results:
+        if r is max((x for x in results if x["workload"] == r["workload"]), key=lambda x: x["lots"]):
+            text += f"\n\n{r['workload']}, {r['lots_asked']:,} lots:\n" + "\n".join(
+                f"- {e}: `{r['commands'][e]}`" for e in ENGINES
+            )
     print(text)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     args.out.mkdir(parents=True, exist_ok=True)
