@@ -48,7 +48,7 @@ from sim.model.disruptions import Target, random_disruption, scheduled_disruptio
 from sim.model.handling import Station
 from sim.model.procurement import Agency, agency_process
 from sim.model.production import Line, line_process
-from sim.model.transport import Carrier, dispatcher
+from sim.model.transport import Carrier, start_dispatcher
 from sim.model.units import consumption, deliverer
 from sim.rng import Sampler, Streams
 
@@ -175,7 +175,7 @@ def build_context(
         )
         targets[lk.id] = Target(c.set_factor, link=k)
         if c.rule != "immediate":
-            env.process(dispatcher(ctx, c))
+            start_dispatcher(ctx, c)
 
     log.before_flush.append(lambda: settle_returns(ctx, inclusive=False))
     env.on_chunk = log.maybe_flush  # the log flushes as the run goes, whatever makes its rows

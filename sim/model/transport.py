@@ -26,8 +26,10 @@ Dispatch rules:
         left, or the next waiting lot does not fit (``_full``) — or ``max_wait_days`` after its
         first lot.
     scheduled: convoys leave every ``every_days`` from ``first_day`` with what waits.
-``full`` and ``scheduled`` links keep one long-lived dispatcher process each (a generator
-taking the context, as in SimPy's examples): they act per trip, not per lot.
+A ``scheduled`` link keeps one long-lived dispatcher process (a generator taking the context,
+as in SimPy's examples): it acts per convoy, not per lot. A ``full`` link is driven by its
+carrier's loader (``Carrier._fl_run``): callbacks on pooled events, the exact twin of such a
+process, with no ``Event``, ``Timeout`` or ``AnyOf`` built per arriving lot.
 
 A disruption at factor f in (0, 1] keeps ``ceil(vehicles * f)`` vehicles usable and stretches
 every transit and return drawn while it holds by ``ceil(vehicles * f) / (vehicles * f)``
@@ -46,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 from scenarios.errors import RunError
 from sim.events import (
@@ -71,7 +73,7 @@ if TYPE_CHECKING:
     from sim.model.context import Context, Lot
     from sim.model.handling import Station
 
-__all__ = ["INLINE", "Carrier", "dispatcher"]
+__all__ = ["INLINE", "Carrier", "dispatcher", "start_dispatcher"]
 
 INLINE = True
 """Allow inline dispatch on FIFO immediate links with one-lot vehicles (False: always kick; for tests)."""
@@ -79,6 +81,18 @@ INLINE = True
 INF = math.inf
 BULK = 64
 """Returns collected at once from which their rows go to the log as one numpy chunk."""
+
+# the phases of a ``full`` link's loader (``Carrier._fl_steps``)
+_A = 0  # waiting for lots, a vehicle and room
+_B = 1  # loading a vehicle: check full / deadline
+_B_RESUMED = 2  # loading: woken by a lot or the deadline
+_C = 3  # loaded: waiting for the link to reopen, then leaving
+
+
+class _Tick(Rearm):
+    """A pooled wake-up or deadline of a ``full`` link's loader, tagged with the wait it belongs to."""
+
+    gen = 0
 
 
 class Carrier:
@@ -89,14 +103,15 @@ class Carrier:
     """
 
     __slots__ = (
-        "_back0", "_dispatching", "_free", "_from_capped", "_kick", "_kicked", "_plain", "_ret_h", "_ret_n",
-        "_ret_seq", "_ret_t", "_returning", "_rwake", "_to_capped", "_transit0", "_veh", "_wake_at", "back",
-        "back_fixed", "busy_vehicle_days", "c_arr_del", "c_arr_start", "c_arr_wait", "c_departed", "c_fin_go",
-        "c_fin_wait", "c_go", "c_loaded", "c_lost", "c_prod_go", "c_prod_wait", "c_q_go", "c_q_wait", "c_returned",
-        "capacity_m3", "cbs_one", "ctx", "deliver", "dest", "env", "every_days", "extra_loss", "first_day",
-        "fits_m3", "inline", "link", "loss", "loss_probability", "max_lot_m3", "max_wait_days", "min_lot_m3",
-        "origin", "origin_station", "p_loss", "poke", "queue", "rec", "rule", "station", "transit", "usable",
-        "vehicles", "wake",
+        "_back0", "_dispatching", "_fl_armed", "_fl_deadline", "_fl_fired", "_fl_gen", "_fl_has_wake", "_fl_load",
+        "_fl_phase", "_fl_resume", "_fl_timers", "_fl_vehicle", "_fl_volume", "_fl_wait", "_fl_wakes", "_free",
+        "_from_capped", "_kick", "_kicked", "_plain", "_ret_h", "_ret_n", "_ret_seq", "_ret_t", "_returning",
+        "_rwake", "_to_capped", "_transit0", "_veh", "_wake_at", "back", "back_fixed", "busy_vehicle_days",
+        "c_arr_del", "c_arr_start", "c_arr_wait", "c_departed", "c_fin_go", "c_fin_wait", "c_go", "c_loaded",
+        "c_lost", "c_prod_go", "c_prod_wait", "c_q_go", "c_q_wait", "c_returned", "capacity_m3", "cbs_one", "ctx",
+        "deliver", "dest", "env", "every_days", "extra_loss", "first_day", "fits_m3", "inline", "link", "loss",
+        "loss_probability", "max_lot_m3", "max_wait_days", "min_lot_m3", "origin", "origin_station", "p_loss",
+        "poke", "queue", "rec", "rule", "station", "transit", "usable", "vehicles", "wake",
     )  # fmt: skip
 
     def __init__(
@@ -171,8 +186,24 @@ class Carrier:
         self._kicked = False
         if rule == "immediate":
             self.poke: Callable[[], None] = self._poke_inline if self.inline else self._poke_kick
+        elif rule == "full":
+            self.poke = self._fl_poke
         else:
             self.poke = self._poke_wake
+        # ``full`` dispatch: the loader's state (see ``_fl_run``)
+        self._fl_gen = 0
+        self._fl_wait = 0
+        self._fl_has_wake = False
+        self._fl_fired = False
+        self._fl_armed = False
+        self._fl_phase = _A
+        self._fl_vehicle = -1
+        self._fl_load: list[Lot] = []
+        self._fl_volume = 0.0
+        self._fl_deadline = 0.0
+        self._fl_wakes: list[_Tick] = []
+        self._fl_timers: list[_Tick] = []
+        self._fl_resume: Rearm | None = None
         lc = ctx.log.lot_code
         o, d, k = origin, dest, link
         self.c_prod_wait = lc((LOT_PRODUCED, o, -1), (QUEUED, o, k))
@@ -610,9 +641,157 @@ class Carrier:
         if self.queue and t < self._wake_at:
             self._await_return()
 
+    # ------------------------------------------------------------------ full dispatch: the loader
+
+    # The loader is the callback twin of a long-lived SimPy process (kept as such in
+    # ``tests/sim/test_full_loader.py``)::
+    #
+    #     while True:
+    #         while not (queue and vehicle_ready() and room()):        # A
+    #             if queue and room(): _await_return()
+    #             yield wake
+    #         vehicle = free.popleft(); volume = fill(vehicle, load)
+    #         deadline = now + max_wait_days; pending += 1
+    #         while now < deadline and not _full(volume):              # B
+    #             yield any_of([wake, timeout(deadline - now)])
+    #             if away_count() <= usable: volume = fill(vehicle, load, volume)
+    #         pending -= 1
+    #         while away_count() > usable: _await_return(); yield wake  # C
+    #         depart(vehicle, load)
+    #
+    # with a fresh ``wake`` event at each wait that ``poke`` succeeds once. It keeps every
+    # event of that process at the same place in SimPy's queue (a wake is one event; the end
+    # of an ``any_of`` wait is one more, after the wake or the deadline that ended it; each
+    # wait of B schedules its own deadline), so the log is the process's, row for row — but
+    # its events are reused (``_Tick`` pools), and no ``Event``, ``Timeout``, ``AnyOf`` or
+    # generator resumption is paid per arriving lot.
+
+    def _fl_start(self, ev: Any) -> None:
+        self._fl_run(_A)
+
+    def _fl_poke(self) -> None:
+        """Work may move: wake the loader (once per wait, as succeeding the process's ``wake`` would)."""
+        if self._fl_has_wake and not self._fl_fired:
+            self._fl_fired = True
+            pool = self._fl_wakes
+            if pool:
+                w = pool.pop()
+                w.callbacks = w.cbs
+                self.env.schedule(w, NORMAL, 0)
+            else:
+                w = _Tick(self.env, 0, self._fl_woken)
+            w.gen = self._fl_gen
+
+    def _fl_woken(self, w: _Tick) -> None:
+        self._fl_wakes.append(w)
+        if w.gen != self._fl_gen:  # the wake of a wait that is over
+            return
+        if self._fl_wait == 1:
+            self._fl_wait = 0
+            self._fl_run(self._fl_phase)
+        elif self._fl_wait == 2 and not self._fl_armed:
+            self._fl_arm()
+
+    def _fl_timeout(self, tm: _Tick) -> None:
+        self._fl_timers.append(tm)
+        if tm.gen == self._fl_gen and self._fl_wait == 2 and not self._fl_armed:
+            self._fl_arm()
+
+    def _fl_arm(self) -> None:
+        """A lot or the deadline ended the loading wait: resume one event later (as ``any_of`` does)."""
+        self._fl_armed = True
+        r = self._fl_resume
+        if r is None:
+            self._fl_resume = Rearm(self.env, 0, self._fl_resumed)
+        else:
+            r.callbacks = r.cbs
+            self.env.schedule(r, NORMAL, 0)
+
+    def _fl_resumed(self, ev: Any) -> None:
+        self._fl_wait = 0
+        self._fl_run(_B_RESUMED)
+
+    def _fl_wait_for(self, kind: int, phase: int) -> None:
+        """Wait for a wake (kind 1), or for a wake or the loading deadline (kind 2), then go on at ``phase``."""
+        self._fl_gen += 1
+        self._fl_wait = kind
+        self._fl_phase = phase
+        self._fl_has_wake = True
+        self._fl_fired = False
+        self._fl_armed = False
+        if kind == 2:
+            d = self._fl_deadline - self.env.now
+            pool = self._fl_timers
+            if pool:
+                tm = pool.pop()
+                tm.callbacks = tm.cbs
+                self.env.schedule(tm, NORMAL, d)
+            else:
+                tm = _Tick(self.env, d, self._fl_timeout)
+            tm.gen = self._fl_gen
+
+    def _fl_run(self, phase: int) -> None:
+        """Run the loader from ``phase`` to its next wait; an error fails the run as a process's would."""
+        try:
+            self._fl_steps(phase)
+        except BaseException as exc:  # handed to SimPy, which raises it from ``step`` (as for a process)
+            simpy.Event(self.env).fail(exc)  # type: ignore[arg-type]
+
+    def _fl_steps(self, phase: int) -> None:
+        env = self.env
+        ctx = self.ctx
+        while True:
+            if phase == _A:
+                if not (self.queue and self.vehicle_ready() and self.room()):
+                    if self.queue and self.room():
+                        self._await_return()
+                    self._fl_wait_for(1, _A)
+                    return
+                vehicle = self._fl_vehicle = self._free.popleft()
+                load: list[Lot] = []
+                self._fl_load = load
+                self._fl_volume = self.fill(vehicle, load, 0.0)
+                self._fl_deadline = env.now + self.max_wait_days
+                ctx.pending += 1
+                phase = _B
+            elif phase == _B:
+                if env.now < self._fl_deadline and not _full(self, self._fl_volume):
+                    self._fl_wait_for(2, _B_RESUMED)
+                    return
+                ctx.pending -= 1
+                phase = _C
+            elif phase == _B_RESUMED:
+                if self.away_count() <= self.usable:  # no loading while the link is closed
+                    self._fl_volume = self.fill(self._fl_vehicle, self._fl_load, self._fl_volume)
+                phase = _B
+            else:  # _C: closed (or cut) while it loaded: wait to reopen, then leave
+                if self.away_count() > self.usable:
+                    self._await_return()
+                    self._fl_wait_for(1, _C)
+                    return
+                self._fl_has_wake = False
+                self.depart(self._fl_vehicle, self._fl_load)
+                phase = _A
+
+
+def start_dispatcher(ctx: Context, c: Carrier) -> None:
+    """Start the dispatch of a ``full`` or ``scheduled`` link (at the current time, before any process).
+
+    A ``scheduled`` link runs ``dispatcher``'s process; a ``full`` link runs its loader
+    (``Carrier._fl_run``), started by one urgent event just as a process would be.
+    """
+    if c.rule == "full":
+        start = simpy.Event(c.env)
+        start.callbacks = [c._fl_start]
+        start._ok = True
+        start._value = None
+        c.env.schedule(start, URGENT)
+    else:
+        c.env.process(dispatcher(ctx, c))
+
 
 def dispatcher(ctx: Context, c: Carrier) -> Generator[simpy.Event, Any, None]:
-    """The long-lived process of a ``full`` or ``scheduled`` link: loads vehicles and sends them."""
+    """The long-lived process of a ``scheduled`` link: loads vehicles and sends them."""
     env = ctx.env
     if c.rule == "scheduled":
         next_day = c.first_day
@@ -629,31 +808,7 @@ def dispatcher(ctx: Context, c: Carrier) -> Generator[simpy.Event, Any, None]:
                     break
                 c.depart(vehicle, load)
         return
-    if c.rule != "full":
-        raise ValueError(f"no dispatcher process for rule {c.rule!r}")
-    while True:
-        while not (c.queue and c.vehicle_ready() and c.room()):
-            if c.queue and c.room():
-                c._await_return()
-            c.wake = env.event()
-            yield c.wake
-        vehicle = c._free.popleft()
-        load = []
-        volume = c.fill(vehicle, load, 0.0)
-        deadline = env.now + c.max_wait_days
-        ctx.pending += 1
-        while env.now < deadline and not _full(c, volume):
-            c.wake = env.event()
-            yield env.any_of([c.wake, env.timeout(deadline - env.now)])
-            if c.away_count() <= c.usable:  # no loading while the link is closed
-                volume = c.fill(vehicle, load, volume)
-        ctx.pending -= 1
-        while c.away_count() > c.usable:  # closed (or cut) while it loaded: wait to reopen
-            c._await_return()
-            c.wake = env.event()
-            yield c.wake
-        c.wake = None
-        c.depart(vehicle, load)
+    raise ValueError(f"no dispatcher process for rule {c.rule!r}")
 
 
 def _full(c: Carrier, volume_m3: float) -> bool:
