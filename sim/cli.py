@@ -148,6 +148,7 @@ def graph(
     from network.capacity import bounds
     from network.horizon import horizon_bounds, joint_bound
     from network.routing import WEIGHTS, route_table
+    from sim.cli_tables import Reflow
 
     if weight is not None and weight not in WEIGHTS:
         raise BadInput(f"--weight: must be one of {', '.join(WEIGHTS)} (got {weight!r})")
@@ -157,7 +158,7 @@ def graph(
     for row in route_table(g, s, weight):
         km = "" if row.distance_km is None else f"{row.distance_km:,.0f}"
         routes.add_row(row.item, row.supplier, row.unit, " > ".join(row.links), f"{row.expected_transit_days:.2f}", km)
-    out.print(routes)
+    out.print(Reflow(routes))  # folds long ids and routes instead of cutting them
     caps = Table(
         "item",
         "rate bound units/day",
@@ -174,7 +175,7 @@ def graph(
             f"{h.units:,.0f}",
             ", ".join(h.min_cut),
         )
-    out.print(caps)
+    out.print(Reflow(caps))
     j = joint_bound(s, g)
     shared = f"; binding: {', '.join(j.binding)}" if j.binding else ""
     out.print(

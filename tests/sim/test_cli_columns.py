@@ -1,6 +1,6 @@
 """Issue 17 items 6 and 8: the CLI reads at 80 columns, and its numbers print by kind.
 
-``run``, ``compare`` and ``sweep`` of ``small_routers`` (2 replications) and every command's
+``run``, ``compare``, ``sweep`` and ``graph`` of ``small_routers`` (2 replications) and every command's
 ``--help`` run with ``COLUMNS=80`` (stdout a pipe, as in a terminal of that width): no line
 may be wider than 80 columns and no value may be cut with ``…``. Fractions print as %, counts
 without decimals, money with € and separators, days to one decimal. ``aidflow --version``
@@ -55,6 +55,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, st
             *("--strategy", "baseline", "--strategy", "bilateral", "--strategy", "more_lanes"),
             *("-n", "2", "-q", "--out", str(folder / "compare")),
         ],
+        "graph": ["graph", small],
         "sweep": [
             "sweep",
             small,
@@ -81,7 +82,7 @@ def too_wide(text: str, width: int = 80) -> list[str]:
     return [line for line in text.splitlines() if len(line) > width]
 
 
-@pytest.mark.parametrize("command", ["run", "compare", "sweep"])
+@pytest.mark.parametrize("command", ["run", "compare", "sweep", "graph"])
 def test_tables_fit_80_columns_without_cutting_values(outputs: dict[str, Any], command: str) -> None:
     code, out, err = outputs[command]
     assert code == 0, err
