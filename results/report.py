@@ -303,6 +303,7 @@ def report_context(data: RunData) -> dict[str, Any]:
     from results import report_flows as fl
     from results import report_money as mo
     from results.report_data import paired_differences, summary_index
+    from results.report_sweep import sweep_section
 
     summary = summary_index(data.kpis)
     ranking = bn.ranking(data)
@@ -320,6 +321,7 @@ def report_context(data: RunData) -> dict[str, Any]:
         "fig-map": fl.network_map(data, summary),
         "fig-forest": ch.forest(diffs),
         "fig-budget": mo.budget_burn_down(data),
+        "fig-sweep": (sweep := sweep_section(data.run_dir, data.manifest, data.scenario))[1],
     }
     sc = data.scenario
     described = {x.name: x.description for x in sc.strategies}
@@ -353,6 +355,7 @@ def report_context(data: RunData) -> dict[str, Any]:
             for d in diffs
         ],
         "run": _run_info(data),
+        "sweep": sweep[0],
         "figures": {k: v for k, v in figures.items() if v is not None},
         "_extra": {"ranking": ranking, "diffs": diffs, "summary": summary},
     }

@@ -417,8 +417,16 @@ def sweep(
     scheduler: Scheduler = None,
     scheduler_file: SchedulerFile = None,
     quiet: Quiet = False,
+    target_text: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="Print the smallest point meeting KPI[SELECTOR] OP VALUE, e.g. 'last_delivery_date[router] <= 2025-08-31'.",
+        ),
+    ] = None,
 ) -> None:
     """Sweep parameters: each KPI's response over a grid or Latin hypercube, written as a table."""
+    from results.sweep import parse_target
     from sim.cli_compare import parse_params, sweep_command, sweep_points
 
     _check_format(fmt)
@@ -427,6 +435,7 @@ def sweep(
     s, _, _ = load_checked(scenario)
     _check_strategies(s, scenario, [strategy])
     specs = parse_params(param)
+    goal = parse_target(target_text, s.start, s) if target_text is not None else None
     pts = sweep_points(s.with_strategy(strategy), specs, design, points, s.seed if seed is None else seed)
     target = out_dir if out_dir is not None else default_run_dir(s.name, "sweep", [strategy])
     reps = replications or s.replications
@@ -445,7 +454,7 @@ def sweep(
         quiet=quiet,
         points=pts,
     )
-    raise typer.Exit(sweep_command(exp, specs, fmt, out, err))
+    raise typer.Exit(sweep_command(exp, specs, fmt, out, err, goal))
 
 
 # --------------------------------------------------------------------------- more commands

@@ -20,7 +20,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -31,6 +31,9 @@ from scenarios.errors import AidflowError
 from scenarios.schema import Scenario
 from sim.cli_run import Experiment, execute
 from sim.cli_tables import Reflow, ci_caption, marks
+
+if TYPE_CHECKING:
+    from results.sweep import Target, TargetAnswer
 
 __all__ = ["COMPARE_KPIS", "ParamSpec", "compare_command", "parse_params", "sweep_command", "sweep_points"]
 
@@ -248,12 +251,21 @@ def _narrow(d: Any, target: tuple[float, bool]) -> bool:
     return hw <= limit
 
 
-def sweep_command(exp: Experiment, specs: list[ParamSpec], fmt: str, out: Console, err: Console) -> int:
-    """Run the sweep, write ``sweep.parquet`` (KPI means and CIs per point) and print the headline."""
+def sweep_command(
+    exp: Experiment, specs: list[ParamSpec], fmt: str, out: Console, err: Console, target: Target | None = None
+) -> int:
+    """Run the sweep, write ``sweep.parquet`` (KPI means and CIs per point) and print the headline.
+
+    Each point is labelled by its parameter values (``results.sweep.point_label``) in the
+    table, in ``sweep.parquet`` (``point_label``, next to the ``point`` index and one column
+    per parameter) and in the manifest (``sweep``). With ``target``, the smallest point that
+    meets it is printed, with its paired gain against the scenario's own values.
+    """
     import pyarrow as pa
 
     from results.kpis import summarise
     from results.store import atomic_write_parquet
+    from results.sweep import point_label
 
     outcome = execute(exp, err)
     for m in outcome.messages:  # the replications that deadlocked or failed (exit 1)
@@ -261,34 +273,79 @@ def sweep_command(exp: Experiment, specs: list[ParamSpec], fmt: str, out: Consol
     if outcome.kpis is None or exp.points is None:
         return 1
     summary = summarise([outcome.kpis]).to_pylist()
+    labels = [point_label({p.path: pt[p.path] for p in specs}) for pt in exp.points]
     rows: list[dict[str, Any]] = []
     for r in summary:
         label = r["strategy"]
         k = int(label.rsplit("-pt", 1)[1])
-        row = {"point": k, **{p.path: exp.points[k][p.path] for p in specs}}
+        row = {"point": k, **{p.path: exp.points[k][p.path] for p in specs}, "point_label": labels[k]}
         keys = ("kpi", "item", "node", "link", "mean", "ci95_low", "ci95_high", "n", "ci_method", "ci_clipped")
         row.update({key: r.get(key) for key in keys})
         rows.append(row)
     rows.sort(key=lambda x: (x["point"], x["kpi"], str(x["item"]), str(x["node"]), str(x["link"])))
     table = pa.Table.from_pylist(rows)
     atomic_write_parquet(exp.out_dir / "sweep.parquet", table)
+    _record_sweep(exp, specs, labels, target)
     head = [
         r
         for r in rows
         if r["kpi"] in ("units_delivered", "lead_time_mean_days") and r["item"] is None and r["node"] is None
     ]
+    answer = _target_answer(exp, specs, rows, outcome.kpis, target) if target is not None else None
     if fmt == "json":
-        sys.stdout.write(json.dumps({"run": str(exp.out_dir), "response": head}, default=str) + "\n")
+        doc: dict[str, Any] = {"run": str(exp.out_dir), "response": head}
+        if answer is not None:
+            doc["target"] = {**answer[0].as_dict(), "lines": answer[1]}
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
     else:
         out.print(sweep_table(head, specs))
+        for line in answer[1] if answer is not None else []:
+            out.print(line, markup=False, highlight=False)
         out.print(f"response table: {exp.out_dir / 'sweep.parquet'}", markup=False)
     return 1 if outcome.failed else 0
+
+
+def _record_sweep(exp: Experiment, specs: list[ParamSpec], labels: list[str], target: Target | None) -> None:
+    """The manifest's ``sweep``: the parameters, each point's values and label, the target."""
+    from results.store import RunStore
+
+    assert exp.points is not None
+    points = [
+        {"point": k, "label": labels[k], "values": {p.path: pt[p.path] for p in specs}}
+        for k, pt in enumerate(exp.points)
+    ]
+    sweep = {
+        "strategy": exp.strategies[0],
+        "params": [p.path for p in specs],
+        "points": points,
+        "target": None if target is None else target.text,
+    }
+    RunStore.open_existing(exp.out_dir).update(sweep=sweep)
+
+
+def _target_answer(
+    exp: Experiment, specs: list[ParamSpec], rows: list[dict[str, Any]], kpis: Any, target: Target
+) -> tuple[TargetAnswer, list[str]]:
+    """The smallest point meeting ``target`` and its paired gain against the scenario's own values."""
+    from results.sweep import answer_lines, base_values, evaluate, paired_gain, reference_point, rep_values
+
+    params = [p.path for p in specs]
+    answer = evaluate(rows, params, target)
+    base = base_values(exp.scenario.with_strategy(exp.strategies[0]), params)
+    (ref, is_base), first = reference_point(answer, base), answer.first
+    gain = paired_gain(rep_values(kpis, target), ref, first, is_base) if ref is not None and first is not None else None
+    fill = {
+        int(r["point"]): r["mean"]
+        for r in rows
+        if r["kpi"] == "fill_rate" and r["item"] == target.item and r["node"] is None and r["link"] is None
+    }
+    return answer, answer_lines(answer, gain, fill)
 
 
 def sweep_table(head: list[dict[str, Any]], specs: list[ParamSpec]) -> Reflow:
     """The headline response per point; stacked per point (its parameter values) when narrow."""
     title = "Sweep response (all items)"
-    t = Table("point", *(p.path for p in specs), "kpi", "mean", "95% CI", title=title)
+    t = Table("point", "parameters", "kpi", "mean", "95% CI", title=title)  # parameters: the point's label
     stacked = Table("point / kpi", "mean", "95% CI", title=title)
     for tb in (t, stacked):
         for c in tb.columns:
@@ -299,10 +356,9 @@ def sweep_table(head: list[dict[str, Any]], specs: list[ParamSpec]) -> Reflow:
         kpi = r["kpi"]
         ci = ci_text(kpi, r["ci95_low"], r["ci95_high"], **marks(r))
         mean = value_text(kpi, r["mean"])  # empty when None: no lot delivered at this point
-        t.add_row(str(r["point"]), *(f"{r[p.path]:g}" for p in specs), kpi, mean, ci)
+        t.add_row(str(r["point"]), r["point_label"], kpi, mean, ci)
         if last != r["point"]:
-            params = ", ".join(f"{p.path}={r[p.path]:g}" for p in specs)
-            stacked.add_row(f"point {r['point']}: {params}", "", "")
+            stacked.add_row(f"point {r['point']}: {r['point_label']}", "", "")
             last = r["point"]
         stacked.add_row(f"  {kpi}", mean, ci)
     ci_caption([t, stacked], any(r.get("ci_clipped") for r in head), any(r.get("ci_method") == "wilson" for r in head))
