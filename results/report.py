@@ -302,6 +302,7 @@ def report_context(data: RunData) -> dict[str, Any]:
     from results import report_charts as ch
     from results import report_flows as fl
     from results import report_money as mo
+    from results.headline import report_answer
     from results.report_data import paired_differences, summary_index
     from results.report_sweep import sweep_section
 
@@ -339,6 +340,7 @@ def report_context(data: RunData) -> dict[str, Any]:
         "tables": _scenario_tables(data),
         "sources": _sources(data),
         "headline": _headline(data, summary),
+        "answer": report_answer(data.run_dir, data.scenario, data.kpis, data.strategies),
         "headline_cols": ["units delivered", *(label for _, label, _ in HEADLINE)],
         "ranking": _ranking_rows(ranking),
         "bottleneck_top": _top(ranking),

@@ -132,4 +132,7 @@ def id_reference_problems(s: Any) -> list[tuple[Loc, str]]:
         need(("disruptions", i, "target"), _get(d, "target"), targets, "node or link", _TARGETS)
     for key in _keys(_get(s, "policy"), "item_priority"):
         need(("policy", "item_priority", key), key, items, "item")
+    for i, c in _entries(s, "success"):
+        need(("success", i, "item"), _get(c, "item"), items, "item")
+        cites(("success", i), c)
     return problems

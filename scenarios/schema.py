@@ -69,6 +69,7 @@ __all__ = [
     "ScheduledDisruption",
     "Source",
     "Strategy",
+    "Success",
     "Supplier",
     "Triangular",
     "Uniform",
@@ -822,6 +823,58 @@ class Strategy(_Strict):
     )
 
 
+# --------------------------------------------------------------------------- success criteria
+
+SUCCESS_KINDS = ("delivered_units_at_least", "on_time_share_at_least", "last_delivery_by")
+"""The criteria a ``Success`` entry may state, exactly one per entry."""
+
+
+class Success(_Strict):
+    """One criterion of the scenario's question about one item, checked in each replication.
+
+    State exactly one of: ``delivered_units_at_least`` (units of the item delivered by the end
+    of ``by``, or of the run without it), ``on_time_share_at_least`` (the item's OTIF: share of
+    its requirements filled in full by the end of their need-by date) or ``last_delivery_by``
+    (every required unit of the item delivered, the last by the end of that date). A date is
+    the whole day, as a need-by date. The criteria never change a run; ``run`` and ``compare``
+    print in how many replications each was met (``results.success``).
+    """
+
+    item: Id = Field(description="Id of the item the criterion is about.")
+    delivered_units_at_least: NonNegQty | None = Field(
+        None,
+        description="Met when at least this many units of the item are delivered (to any unit) by the end of `by`.",
+        json_schema_extra={"unit": "units"},
+    )
+    by: Date | None = Field(
+        None,
+        description="Date by whose end `delivered_units_at_least` must be reached (inside the horizon); none: the end of the run.",
+    )
+    on_time_share_at_least: Probability | None = Field(
+        None,
+        description="Met when the item's on-time share (OTIF: requirements filled in full by the end of their need-by date) is at least this.",
+        json_schema_extra={"unit": "share"},
+    )
+    last_delivery_by: Date | None = Field(
+        None,
+        description="Met when every required unit of the item is delivered and the last by the end of this date (inside the horizon).",
+    )
+    cite: list[Id] = Field([], description="Ids of the sources behind the criterion.")
+
+    @model_validator(mode="after")
+    def _one_criterion(self) -> Success:
+        given = [k for k in SUCCESS_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "success",
+                "state exactly one of {kinds} (got {given})",
+                {"kinds": ", ".join(SUCCESS_KINDS), "given": ", ".join(given) or "none"},
+            )
+        if self.by is not None and self.delivered_units_at_least is None:
+            raise PydanticCustomError("success", "by goes with delivered_units_at_least", {})
+        return self
+
+
 # --------------------------------------------------------------------------- scenario
 
 
@@ -861,6 +914,9 @@ class Scenario(_Strict):
     disruptions: list[Disruption] = Field([], description="Scheduled and random outages of nodes and links.")
     policy: Policy = Field(default=Policy(), description="Scenario-wide policy choices.")
     strategies: list[Strategy] = Field([], description="Named overlays of this scenario, compared by `compare`.")
+    success: list[Success] = Field(
+        [], description="Criteria of the scenario's question, each checked in every replication (`run`, `compare`)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -1058,6 +1114,11 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
     for i, d in enumerate(s.disruptions):
         if isinstance(d, ScheduledDisruption):
             in_horizon(("disruptions", i, "start"), d.start)
+    for i, c in enumerate(s.success):
+        for field in ("by", "last_delivery_by"):
+            when = getattr(c, field)
+            if when is not None:
+                in_horizon(("success", i, field), when)
     for i, lk in enumerate(s.links):
         if lk.cost_per_km_eur > 0 and lk.distance_km is None:
             problems.append((("links", i, "cost_per_km_eur"), "cost_per_km_eur needs the link's distance_km"))

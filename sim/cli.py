@@ -209,6 +209,9 @@ Resume = Annotated[
 ]
 Fmt = Annotated[str, typer.Option("--format", help="Output format: table or json.")]
 ReportFlag = Annotated[bool, typer.Option("--report", help="Also write RUN/report.html.")]
+ItemFilter = Annotated[
+    list[str] | None, typer.Option("--item", help="Only this item in the per-item table (repeat for several).")
+]
 
 
 def _write_report(run_dir: Path) -> None:
@@ -291,6 +294,7 @@ def run(
     max_events: MaxEvents = None,
     quiet: Quiet = False,
     report: ReportFlag = False,
+    item: ItemFilter = None,
     verify: Annotated[
         bool,
         typer.Option(
@@ -300,11 +304,13 @@ def run(
 ) -> None:
     """Simulate a scenario: event log, KPIs (mean and 95% CI) and manifest in a run directory."""
     from results.kpis import summarise
+    from sim.cli_headline import answer, answer_json, check_items, print_answer
     from sim.cli_run import execute, summary_table
 
     _check_format(fmt)
     s, _, _ = load_checked(scenario)
     _check_strategies(s, scenario, [strategy])
+    items = check_items(s, scenario, item)
     target = out_dir if out_dir is not None else default_run_dir(s.name, "run", [strategy])
     reps = replications or s.replications
     exp = _experiment(
@@ -326,10 +332,13 @@ def run(
     for m in outcome.messages:
         err.print(m, markup=False)
     summary = summarise([outcome.kpis]) if outcome.kpis is not None else None
+    met, per_item = answer(target, s, outcome.kpis, [strategy], items) if outcome.kpis is not None else ([], [])
     if fmt == "json":
         rows = summary.to_pylist() if summary is not None else []
-        sys.stdout.write(json.dumps({"run": str(target), "status": outcome.status, "kpis": rows}, default=str) + "\n")
+        doc = {"run": str(target), "status": outcome.status, **answer_json(met, per_item), "kpis": rows}
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
     elif summary is not None:
+        print_answer(out, met, per_item, escape(f"Per item ({strategy}), in calendar dates"), group=None)
         out.print(summary_table(summary, escape(f"{s.name} ({strategy}): {reps} replication(s) -> {target}")))
     failed = bool(outcome.failed)
     if verify:
@@ -367,15 +376,18 @@ def compare(
     scheduler_file: SchedulerFile = None,
     quiet: Quiet = False,
     report: ReportFlag = False,
+    item: ItemFilter = None,
 ) -> None:
     """Compare strategies under common random numbers: paired differences with 95% CIs and a ranking."""
     from sim.cli_compare import compare_command
+    from sim.cli_headline import check_items
 
     _check_format(fmt)
     s, _, _ = load_checked(scenario)
     if len(strategy) < 2:
         raise BadInput("--strategy: name at least two strategies (the first is the baseline)")
     _check_strategies(s, scenario, strategy)
+    items = check_items(s, scenario, item)
     target = out_dir if out_dir is not None else default_run_dir(s.name, "compare", strategy)
     reps = replications or max(s.replications, 10)
     exp = _experiment(
@@ -392,7 +404,7 @@ def compare(
         scheduler_file=scheduler_file,
         quiet=quiet,
     )
-    code = compare_command(exp, kpi, target_halfwidth, max_replications, fmt, out, err)
+    code = compare_command(exp, kpi, target_halfwidth, max_replications, fmt, out, err, items=items)
     if report:
         _write_report(target)
     raise typer.Exit(code)
@@ -424,10 +436,12 @@ def sweep(
             help="Print the smallest point meeting KPI[SELECTOR] OP VALUE, e.g. 'last_delivery_date[router] <= 2025-08-31'.",
         ),
     ] = None,
+    item: ItemFilter = None,
 ) -> None:
     """Sweep parameters: each KPI's response over a grid or Latin hypercube, written as a table."""
     from results.sweep import parse_target
     from sim.cli_compare import parse_params, sweep_command, sweep_points
+    from sim.cli_headline import check_items
 
     _check_format(fmt)
     if design not in ("grid", "lhs"):
@@ -435,6 +449,7 @@ def sweep(
     s, _, _ = load_checked(scenario)
     _check_strategies(s, scenario, [strategy])
     specs = parse_params(param)
+    items = check_items(s, scenario, item)
     goal = parse_target(target_text, s.start, s) if target_text is not None else None
     pts = sweep_points(s.with_strategy(strategy), specs, design, points, s.seed if seed is None else seed)
     target = out_dir if out_dir is not None else default_run_dir(s.name, "sweep", [strategy])
@@ -454,7 +469,7 @@ def sweep(
         quiet=quiet,
         points=pts,
     )
-    raise typer.Exit(sweep_command(exp, specs, fmt, out, err, goal))
+    raise typer.Exit(sweep_command(exp, specs, fmt, out, err, goal, items=items))
 
 
 # --------------------------------------------------------------------------- more commands

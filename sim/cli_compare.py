@@ -149,9 +149,15 @@ def compare_command(
     fmt: str,
     out: Console,
     err: Console,
+    items: list[str] | None = None,
 ) -> int:
-    """Run the comparison, widen it if asked, print the paired table and the ranking."""
+    """Run the comparison, widen it if asked, print the paired table and the ranking.
+
+    First come the scenario's success criteria per strategy and the per-item rows in calendar
+    dates (``sim.cli_headline``; ``items`` keeps only those items).
+    """
     from results.compare import paired_differences, rank
+    from sim.cli_headline import answer, answer_json, print_answer
 
     target = _halfwidth_target(target_halfwidth) if target_halfwidth else None
     outcome = execute(exp, err)
@@ -175,16 +181,19 @@ def compare_command(
         d for d in paired_differences(outcome.kpis, baseline, only=COMPARE_KPIS) if d.node is None and d.link is None
     ]
     ranking = rank(outcome.kpis, kpi)
+    met, per_item = answer(exp.out_dir, exp.scenario, outcome.kpis, exp.strategies, items)
     if fmt == "json":
         doc = {
             "run": str(exp.out_dir),
             "baseline": baseline,
             "replications": exp.replications,
+            **answer_json(met, per_item),
             "differences": [d.as_row() for d in diffs],
             "ranking": [{"strategy": s, "mean": m} for s, m in ranking],
         }
         sys.stdout.write(json.dumps(doc, default=str) + "\n")
     else:
+        print_answer(out, met, per_item, f"Per item and strategy ({exp.replications} replications), in calendar dates")
         out.print(paired_table(diffs, baseline, exp.replications))
         out.print(ranking_table(ranking, kpi))
         out.print(f"run directory: {exp.out_dir}", markup=False)
@@ -252,7 +261,13 @@ def _narrow(d: Any, target: tuple[float, bool]) -> bool:
 
 
 def sweep_command(
-    exp: Experiment, specs: list[ParamSpec], fmt: str, out: Console, err: Console, target: Target | None = None
+    exp: Experiment,
+    specs: list[ParamSpec],
+    fmt: str,
+    out: Console,
+    err: Console,
+    target: Target | None = None,
+    items: list[str] | None = None,
 ) -> int:
     """Run the sweep, write ``sweep.parquet`` (KPI means and CIs per point) and print the headline.
 
@@ -292,12 +307,19 @@ def sweep_command(
         if r["kpi"] in ("units_delivered", "lead_time_mean_days") and r["item"] is None and r["node"] is None
     ]
     answer = _target_answer(exp, specs, rows, outcome.kpis, target) if target is not None else None
+    from sim.cli_headline import item_rows, item_table
+
+    parts = [f"{exp.strategies[0]}-pt{k:03d}" for k in range(len(exp.points))]
+    per_item = item_rows(outcome.kpis, exp.scenario, items, parts)  # one row per (item, point)
     if fmt == "json":
         doc: dict[str, Any] = {"run": str(exp.out_dir), "response": head}
+        doc["items"] = [{**r.as_row(), "point_label": labels[parts.index(r.strategy)]} for r in per_item]
         if answer is not None:
             doc["target"] = {**answer[0].as_dict(), "lines": answer[1]}
         sys.stdout.write(json.dumps(doc, default=str) + "\n")
     else:
+        by_point = dict(zip(parts, labels, strict=True))
+        out.print(item_table(per_item, "Per item and point, in calendar dates", "point", by_point))
         out.print(sweep_table(head, specs))
         for line in answer[1] if answer is not None else []:
             out.print(line, markup=False, highlight=False)

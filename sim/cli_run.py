@@ -458,6 +458,11 @@ def _progress(err: Console, quiet: bool) -> Progress:
     )
 
 
+def _all_items(kpi: str) -> str:
+    """The item cell of a whole-run row: units of different items added up say so."""
+    return "all items (mixed units)" if kpi.startswith("units_") else "all"
+
+
 def summary_table(summary: Any, title: str, headline: tuple[str, ...] = HEADLINE) -> Any:
     """The headline KPIs (mean and 95% CI across replications) as a table that reflows.
 
@@ -484,7 +489,7 @@ def summary_table(summary: Any, title: str, headline: tuple[str, ...] = HEADLINE
     for r in rows:
         kpi, n = r["kpi"], r["n"]
         ci = "" if n < 2 else fmt.interval(kpi, r.get("ci95_low"), r.get("ci95_high"), **marks(r))
-        mean, item, node = fmt.value(kpi, r.get("mean")), r.get("item") or "all", r.get("node") or ""
+        mean, item, node = fmt.value(kpi, r.get("mean")), r.get("item") or _all_items(kpi), r.get("node") or ""
         table.add_row(*([r["strategy"]] if several else []), kpi, item, node, mean, ci, str(n))
         if last != (r["strategy"], kpi):
             stacked.add_row(*([r["strategy"]] if several else []), kpi, "", "", "")

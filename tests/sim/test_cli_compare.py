@@ -133,7 +133,7 @@ def test_json_output(outputs: dict[str, Any]) -> None:
     code, out, err = outputs["json"]
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc) == {"run", "baseline", "replications", "differences", "ranking"}
+    assert set(doc) == {"run", "baseline", "replications", "success", "items", "differences", "ranking"}
     assert doc["baseline"] == "baseline" and doc["replications"] == REPS
     assert Path(doc["run"]) == outputs["folder"] / "json"
     keys = {"kpi", "item", "node", "link", "strategy", "baseline_mean", "strategy_mean", "diff_mean"}
