@@ -146,6 +146,7 @@ class EventLog:
         # templates: code -> rows (kind, item, node, link, source)
         self._templates: list[tuple[tuple[int, int, int, int, int], ...]] = []
         self._code_of: dict[tuple[tuple[int, int, int, int, int], ...], int] = {}
+        self._cold: dict[tuple[int, int, int, int], int] = {}  # (kind, item, node, link) -> code
         self._tables: dict[str, np.ndarray] | None = None
         self._nrows: list[int] = []
         self._nrows_np: np.ndarray | None = None
@@ -176,7 +177,11 @@ class EventLog:
 
     def code(self, kind: int, item: int = NONE, node: int = NONE, link: int = NONE) -> int:
         """The code of a cold row ``(kind, item, node, link)``; append it with ``put``."""
-        return self._register(((kind, item, node, link, _SIDE),))
+        key = (kind, item, node, link)
+        c = self._cold.get(key)
+        if c is None:
+            c = self._cold[key] = self._register(((kind, item, node, link, _SIDE),))
+        return c
 
     def lot_code(self, *rows: tuple[int, int, int]) -> int:
         """The code of consecutive rows ``(kind, node, link)`` about one lot ``a`` (and vehicle ``b``).

@@ -441,7 +441,13 @@ class Carrier:
         self.rec((now, c_wait, lot.id, -1))
         self.queue.append(lot)
         if len(self.queue) == 1 and not self._dispatching:
-            self._dispatch(None)  # waits for a vehicle or room: makes sure a wake-up is due
+            # waits for a vehicle or room: make sure a wake-up is due (on a plain link no vehicle
+            # is free, returns due were just collected, and every station has room: that is all
+            # ``_dispatch`` would do)
+            if self._plain:
+                self._await_return()
+            else:
+                self._dispatch(None)
 
     def _too_big(self, lot: Lot) -> RunError:
         return RunError(
@@ -453,6 +459,9 @@ class Carrier:
 
     def _dispatch(self, ev: Any) -> None:
         """Immediate rule: load free vehicles with what waits while there is room."""
+        if self._plain:
+            self._dispatch_plain()
+            return
         self._dispatching = True
         try:
             q = self.queue
@@ -475,6 +484,33 @@ class Carrier:
             self._dispatching = False
             if ev is not None:  # only the kick's own run clears it: an inline call leaves it pending
                 self._kicked = False
+
+    def _dispatch_plain(self) -> None:
+        """``_dispatch`` on a plain link (``_set_plain``): what it does there, without its checks.
+
+        Every vehicle is usable, every lot fits one, no station is capped and nothing is lost,
+        so ``vehicle_ready`` is "a vehicle is free once returns due are collected", ``room``
+        always holds and ``_go1`` is the trip alone. Nothing it calls can call back into the
+        carrier, so no ``_dispatching`` guard is needed.
+        """
+        q = self.queue
+        free = self._free
+        env = self.env
+        now = env.now
+        rec = self.rec
+        while q:
+            self.collect_returns(now)
+            if not free:
+                self._await_return()
+                return
+            vehicle = free.popleft()
+            lot = q.popleft()
+            rec((now, self.c_go, lot.id, vehicle))
+            d = self.transit()
+            self.busy_vehicle_days += d
+            lot.vehicle = vehicle
+            lot.callbacks = self.cbs_one
+            env.schedule(lot, NORMAL, d)
 
     def fill(self, vehicle: int, load: list[Lot], volume_m3: float) -> float:
         """Load waiting lots onto ``vehicle`` while they fit and the next station has room."""
