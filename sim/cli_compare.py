@@ -178,7 +178,9 @@ def compare_command(
     if outcome.kpis is None:
         return 1
     diffs = [
-        d for d in paired_differences(outcome.kpis, baseline, only=COMPARE_KPIS) if d.node is None and d.link is None
+        d
+        for d in paired_differences(outcome.kpis, baseline, only=_with(COMPARE_KPIS, kpi))
+        if d.node is None and d.link is None
     ]
     ranking = rank(outcome.kpis, kpi)
     met, per_item = answer(exp.out_dir, exp.scenario, outcome.kpis, exp.strategies, items)
@@ -198,6 +200,11 @@ def compare_command(
         out.print(ranking_table(ranking, kpi))
         out.print(f"run directory: {exp.out_dir}", markup=False)
     return 1 if outcome.failed else 0
+
+
+def _with(kpis: tuple[str, ...], ranked_by: str) -> tuple[str, ...]:
+    """The compared KPIs, with the ranking KPI too (its differences are what the ranking rests on)."""
+    return kpis if ranked_by in kpis else (*kpis, ranked_by)
 
 
 _NS = "n.s."
