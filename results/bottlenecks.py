@@ -55,6 +55,9 @@ override (``nodes.<id>.servers``, ``links.<id>.vehicles``, ``nodes.<id>.staff``,
 (common random numbers) of units delivered and mean lead time of each variant against the base
 from a KPI table (``results.compare.paired_differences``).
 
+``results.bottlenecks_stream.analyse_part`` gives the same analysis of a part of a run
+directory read chunk by chunk (memory bounded by a chunk plus a few numbers per lot).
+
 Example:
     >>> from scenarios.load import load
     >>> from sim.run import run
@@ -561,6 +564,61 @@ def momentary_bottlenecks(
     """
     names = list(order) if order is not None else list(periods)
     names += [n for n in periods if n not in names]
+    arrays = {n: np.asarray(periods[n], dtype=np.float64).reshape(-1, 2) for n in periods}
+    arrays = {n: p[p[:, 1] > p[:, 0]] for n, p in arrays.items()}
+    if all(len(p) < 2 or bool(np.all(p[1:, 0] >= p[:-1, 1])) for p in arrays.values()):
+        return _momentary_disjoint(arrays, names)
+    return _momentary_heap(periods, names)
+
+
+_BLOCK = 1 << 16
+"""Instants of the momentary sweep handled at a time (memory: resources x this)."""
+
+
+def _momentary_disjoint(
+    periods: Mapping[str, np.ndarray], names: list[str]
+) -> list[tuple[float, float, str, float, float]]:
+    """``momentary_bottlenecks`` when each resource's periods are sorted and disjoint (as
+    ``active_periods`` gives them): at each instant at most one period per resource covers
+    it, so the winner is found per resource with numpy, a block of instants at a time."""
+    used = [n for n in names if n in periods and len(periods[n])]
+    if not used:
+        return []
+    bounds = np.unique(np.concatenate([periods[n].ravel() for n in used]))
+    out: list[tuple[float, float, str, float, float]] = []
+    prev: list[Any] | None = None  # [start, end, resource index, period start, period end]
+    for lo in range(0, len(bounds) - 1, _BLOCK):
+        tau = bounds[lo : min(lo + _BLOCK, len(bounds) - 1)]
+        nxt = bounds[lo + 1 : lo + 1 + len(tau)]
+        best_d = np.full(len(tau), np.inf)  # -(duration) of the best covering period
+        best_s = np.full(len(tau), np.inf)
+        best_r = np.full(len(tau), -1, dtype=np.int64)
+        best_e = np.zeros(len(tau))
+        for r, n in enumerate(used):
+            p = periods[n]
+            j = np.searchsorted(p[:, 0], tau, side="right") - 1
+            jj = np.maximum(j, 0)
+            cover = (j >= 0) & (p[jj, 1] > tau)
+            d, st = -(p[jj, 1] - p[jj, 0]), p[jj, 0]
+            better = cover & ((d < best_d) | ((d == best_d) & (st < best_s)))  # ties: earlier start, then order
+            best_d[better], best_s[better], best_r[better], best_e[better] = d[better], st[better], r, p[jj, 1][better]
+        for k in np.flatnonzero(best_r >= 0).tolist():
+            a, b, who, ps = float(tau[k]), float(nxt[k]), int(best_r[k]), float(best_s[k])
+            if prev is not None and prev[1] == a and prev[2] == who and prev[3] == ps:
+                prev[1] = b
+            else:
+                if prev is not None:
+                    out.append((prev[0], prev[1], used[prev[2]], prev[3], prev[4]))
+                prev = [a, b, who, ps, float(best_e[k])]
+    if prev is not None:
+        out.append((prev[0], prev[1], used[prev[2]], prev[3], prev[4]))
+    return out
+
+
+def _momentary_heap(
+    periods: Mapping[str, np.ndarray], names: list[str]
+) -> list[tuple[float, float, str, float, float]]:
+    """``momentary_bottlenecks`` for any periods (a sweep with a heap of active periods)."""
     pos = {n: k for k, n in enumerate(names)}
     rows = [(float(s), float(e), pos[n]) for n in periods for s, e in np.asarray(periods[n]).reshape(-1, 2) if e > s]
     if not rows:

@@ -1,14 +1,17 @@
 """Report data: what the HTML report and its PNG figures show, projected from a run directory.
 
 ``load_run`` reads a run directory written by ``results.store`` (``manifest.json``,
-``scenario.resolved.yaml``, the event parts one at a time, ``kpis.parquet``) and reduces it to
+``scenario.resolved.yaml``, each event part chunk by chunk, ``kpis.parquet``) and reduces it to
 small, plot-ready arrays: cumulative deliveries per strategy and item on a daily grid, weekly
 throughput, lead-time samples, daily WIP and queue per node, weekly utilisation per resource,
 Sankey flows and link flows, and the bottleneck analysis (``results.bottlenecks.analyse``, active
 periods) of each replication. Everything is a pure function of the files; nothing here runs the
 engine. Detailed projections (lead times, WIP, utilisation, flows, bottlenecks) are of the
 *primary* strategy (``baseline`` when the run has it) so a run of many strategies stays cheap to
-report.
+report. Parts are never read whole (``results.part_stream``, ``results.report_detail``,
+``results.bottlenecks_stream``): memory is a chunk of rows plus a few numbers per lot of the part
+being read (10^6 lots: about 410 MB peak for ``aidflow report``, against 7.3 GB reading parts
+whole), with the same numbers.
 
 Example:
     >>> step_average(np.array([1.0, 3.0]), np.array([1, -1]), np.array([0.0, 2.0, 4.0]))
@@ -26,22 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.schema import Agency, Border, Depot, Hub, Scenario, Supplier, effective_channel
-from sim.events import (
-    ARRIVED,
-    CONTRACT_AWARDED,
-    DELIVERED,
-    DEPARTED,
-    FUNDS_COMMITTED,
-    LOADED,
-    LOT_PRODUCED,
-    QUEUED,
-    RETURNED,
-    SERVICE_FINISHED,
-    SERVICE_STARTED,
-    TENDER_FINISHED,
-    TENDER_STARTED,
-)
+from scenarios.schema import Border, Depot, Hub, Scenario
 
 __all__ = [
     "FOREST_KPIS",
@@ -240,8 +228,42 @@ def _edges(horizon: float, step: float) -> np.ndarray:
     return np.r_[e, horizon] if len(e) == 0 or e[-1] < horizon else e
 
 
-def load_run(run_dir: str | Path) -> RunData:
+def _kpi_rows(kpis: Any, strategy: str, rep: int) -> dict[Any, float | None]:
+    """The part's rows of a long KPI table as ``compute_kpis`` keys them (empty if none)."""
+    import pyarrow.compute as pc
+
+    rows = kpis.filter(pc.and_(pc.equal(kpis.column("strategy"), strategy), pc.equal(kpis.column("replication"), rep)))
+    return {
+        (r["kpi"], r["item"], r["node"], r["link"]): r["value"]
+        for r in rows.select(["kpi", "item", "node", "link", "value"]).to_pylist()
+    }
+
+
+def _kpi_table_of_part(run_dir: Path, scenario: Scenario, strategy: str, rep: int, end: float | None) -> Any:
+    """The KPI table of one part: streamed by ``results.kpis.kpi_table_of_part`` where it exists."""
+    import results.kpis as kpis_module
+
+    of_part = getattr(kpis_module, "kpi_table_of_part", None)
+    if of_part is not None:
+        return of_part(run_dir, scenario, strategy, rep, end=end)
+    from results.store import read_events
+
+    ev = kpis_module.event_arrays(
+        read_events(run_dir, strategy, rep),
+        scenario.with_strategy(strategy) if any(x.name == strategy for x in scenario.strategies) else scenario,
+    )
+    return kpis_module.kpi_table(ev, scenario, strategy, rep, end=end)
+
+
+def load_run(run_dir: str | Path, batch_rows: int | None = None) -> RunData:
     """Read a run directory and project it for the report.
+
+    Every event part is read chunk by chunk (``results.part_stream``): memory is a chunk of
+    rows plus a few numbers per lot of the part being read, however long the run.
+
+    Args:
+        run_dir: The run directory.
+        batch_rows: Rows read at a time (``results.part_stream.CHUNK_ROWS`` by default).
 
     Raises:
         results.store.StoreError: not a run directory, no event part, an unreadable file.
@@ -249,8 +271,9 @@ def load_run(run_dir: str | Path) -> RunData:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from results.kpis import event_arrays, kpi_table
-    from results.store import KPIS_FILE, StoreError, read_events, read_manifest
+    from results.part_stream import CHUNK_ROWS, last_time, part_chunks
+    from results.report_detail import Curves, DetailAccumulator
+    from results.store import KPIS_FILE, StoreError, read_manifest
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
@@ -273,26 +296,36 @@ def load_run(run_dir: str | Path) -> RunData:
             kpis = pq.read_table(kpi_path)
         except (OSError, pa.ArrowException) as exc:
             raise StoreError(f"{kpi_path}: cannot read: {exc}") from None
+    rows = batch_rows or CHUNK_ROWS
     computed: list[Any] = []
     cum: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in strategies}
     weekly: dict[str, dict[str, list[np.ndarray]]] = {s: {} for s in strategies}
-    acc = _DetailAccumulator(resolved[primary], day_edges, week_edges)
+    acc = DetailAccumulator(resolved[primary], day_edges, week_edges, Resource)
     reps: dict[str, list[int]] = {s: [] for s in strategies}
     for strategy, rep, end in parts:
         sc = resolved[strategy]
-        ev = event_arrays(read_events(run_dir, strategy, rep), sc)
         reps[strategy].append(rep)
+        part_kpis = None
         if kpis is None:
-            computed.append(kpi_table(ev, scenario, strategy, rep, end=end))
-        dl = ev.of(DELIVERED)
-        for k, it in enumerate(sc.items):
-            rows = dl[ev.item[dl] == k]
-            t, q = ev.t[rows], ev.qty[rows].astype(np.float64)
-            cs = np.r_[0.0, np.cumsum(q)]
-            cum[strategy].setdefault(it.id, []).append(cs[np.searchsorted(t, day_edges, side="right")])
-            weekly[strategy].setdefault(it.id, []).append(np.histogram(t, bins=week_edges, weights=q)[0])
+            part_kpis = _kpi_table_of_part(run_dir, scenario, strategy, rep, end)
+            computed.append(part_kpis)
+        curves = Curves(sc, day_edges, week_edges)
         if strategy == primary:
-            acc.add(ev, rep, end)
+
+            def chunks(columns: Any, strategy: str = strategy, rep: int = rep, sc: Scenario = sc) -> Any:
+                return part_chunks(run_dir, strategy, rep, sc, columns, batch_rows=rows)
+
+            T = float(end) if end is not None else max(horizon, last_time(run_dir, strategy, rep))
+            found = _kpi_rows(part_kpis if part_kpis is not None else kpis, strategy, rep)
+            if not found:
+                found = _kpi_rows(_kpi_table_of_part(run_dir, scenario, strategy, rep, T), strategy, rep)
+            acc.add(chunks, rep, T, found, also=curves.feed)
+        else:
+            for ev in part_chunks(run_dir, strategy, rep, sc, columns=("item", "qty"), batch_rows=rows):
+                curves.feed(ev)
+        for k, it in enumerate(sc.items):
+            cum[strategy].setdefault(it.id, []).append(curves.cum[k])
+            weekly[strategy].setdefault(it.id, []).append(curves.weekly[k])
     if kpis is None:
         kpis = pa.concat_tables(computed)
     return RunData(
@@ -308,188 +341,27 @@ def load_run(run_dir: str | Path) -> RunData:
         week_edges=week_edges,
         cum={s: {i: np.vstack(v) for i, v in d.items()} for s, d in cum.items()},
         weekly={s: {i: np.vstack(v) for i, v in d.items()} for s, d in weekly.items()},
-        detail=acc.result(),
+        detail=_detail(acc),
     )
 
 
-class _DetailAccumulator:
-    """Adds up the detailed projections of the primary strategy, one replication at a time."""
-
-    def __init__(self, scenario: Scenario, day_edges: np.ndarray, week_edges: np.ndarray) -> None:
-        self.s = scenario
-        self.day_edges = day_edges
-        self.week_edges = week_edges
-        self.n = 0
-        self.lead: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-        self.wip: dict[str, list[np.ndarray]] = {}
-        self.queue: dict[str, list[np.ndarray]] = {}
-        self.util: dict[Resource, list[np.ndarray]] = {}
-        self.flows: dict[tuple[str, str], float] = {}
-        self.link_flow: dict[str, dict[str, float]] = {}
-        self.analyses: dict[int, Any] = {}
-        self.budget: dict[str, list[np.ndarray]] = {}
-        self.resources = _resources(scenario)
-
-    def add(self, ev: Any, rep: int, end: float | None) -> None:
-        """Project replication ``rep``'s event arrays (built for this scenario; ``end``: its end day)."""
-        from results.bottlenecks import analyse
-        from results.kpis import lot_lead_times
-
-        self.n += 1
-        self.analyses[rep] = analyse(ev, self.s, end=end)
-        lt = lot_lead_times(ev)
-        items = np.asarray(lt.column("item").to_pylist(), dtype=object)
-        lead = lt.column("lead_time_days").to_numpy()
-        qty = lt.column("qty").to_numpy()
-        for it in self.s.items:
-            m = items == it.id
-            self.lead.setdefault(it.id, []).append((lead[m], qty[m]))
-        self._levels(ev)
-        self._utilisation(ev)
-        self._flows(ev)
-        self._budget(ev)
-
-    def _budget(self, ev: Any) -> None:
-        from results.costs import donor_budget_series
-
-        series = donor_budget_series(ev, self.s)
-        t = series.column("t").to_numpy()
-        donor = np.asarray(series.column("donor").to_pylist(), dtype=object)
-        added, net = series.column("added_eur").to_numpy(), series.column("net_committed_eur").to_numpy()
-        for n in self.s.nodes:
-            if n.kind != "donor":
-                continue
-            m = donor == n.id
-            at = np.searchsorted(t[m], self.day_edges, side="right") - 1  # the last row at or before each edge
-            pair = np.zeros((2, len(self.day_edges)))
-            ok = at >= 0
-            pair[0, ok], pair[1, ok] = added[m][at[ok]], net[m][at[ok]]
-            self.budget.setdefault(n.id, []).append(pair)
-
-    def _levels(self, ev: Any) -> None:
-        t = ev.t
-        pr, ar, ld = ev.of(LOT_PRODUCED), ev.of(ARRIVED), ev.of(LOADED)
-        qd, ss = ev.of(QUEUED), ev.of(SERVICE_STARTED)
-        qd = qd[ev.link[qd] < 0]
-        for c, n in enumerate(self.s.nodes):
-            if not isinstance(n, (Supplier, *HANDLING)):
-                continue
-            enter = np.r_[pr[ev.node[pr] == c], ar[ev.node[ar] == c]]
-            leave = ld[ev.node[ld] == c]
-            delta = np.r_[np.ones(len(enter)), -np.ones(len(leave))]
-            self.wip.setdefault(n.id, []).append(step_average(np.r_[t[enter], t[leave]], delta, self.day_edges))
-            if isinstance(n, HANDLING):
-                a, b = qd[ev.node[qd] == c], ss[ev.node[ss] == c]
-                delta = np.r_[np.ones(len(a)), -np.ones(len(b))]
-                self.queue.setdefault(n.id, []).append(step_average(np.r_[t[a], t[b]], delta, self.day_edges))
-
-    def _utilisation(self, ev: Any) -> None:
-        t = ev.t
-        ss, sf = ev.of(SERVICE_STARTED), ev.of(SERVICE_FINISHED)
-        ss, sf = ss[ev.value[ss] != 0], sf[ev.value[sf] != 0]  # a server per job: value 0 rides along (serve: vehicle)
-        dep, ret = ev.of(DEPARTED), ev.of(RETURNED)
-        ts, tf = _distinct_tenders(ev, ev.of(TENDER_STARTED)), _distinct_tenders(ev, ev.of(TENDER_FINISHED))
-        node_code = {x: k for k, x in enumerate(ev.nodes)}
-        link_code = {x: k for k, x in enumerate(ev.links)}
-        for res in self.resources:
-            if res.kind == "link":
-                c = link_code[res.id]
-                a, b = dep[ev.link[dep] == c], ret[ev.link[ret] == c]
-            else:
-                c = node_code[res.id]
-                up, down = (ts, tf) if isinstance(self.s.node(res.id), Agency) else (ss, sf)
-                a, b = up[ev.node[up] == c], down[ev.node[down] == c]
-            delta = np.r_[np.ones(len(a)), -np.ones(len(b))]
-            busy = step_average(np.r_[t[a], t[b]], delta, self.week_edges)
-            self.util.setdefault(res, []).append(busy / res.capacity)
-
-    def _flows(self, ev: Any) -> None:
-        s = self.s
-        agencies = [n.id for n in s.nodes if isinstance(n, Agency)]
-        fc, ca = ev.of(FUNDS_COMMITTED), ev.of(CONTRACT_AWARDED)
-
-        def add(src: str, dst: str, eur: float) -> None:
-            if eur > 0 and math.isfinite(eur):
-                self.flows[(src, dst)] = self.flows.get((src, dst), 0.0) + eur
-
-        for ref, r in enumerate(s.requirements):
-            f = fc[ev.ref[fc] == ref]
-            c = ca[ev.ref[ca] == ref]
-            channel = effective_channel(s, r)
-            contracts = [(ev.nodes[ev.node[k]], float(ev.value[k])) for k in c if ev.node[k] >= 0]
-            if channel == "agency":
-                agency = r.agency or (agencies[0] if len(agencies) == 1 else None)
-                if agency is None:
-                    continue
-                for k in f:
-                    add(ev.nodes[ev.node[k]], agency, float(ev.value[k]))
-                for sup, eur in contracts:
-                    add(agency, sup, eur)
-            elif channel == "bilateral":
-                paid = np.nan_to_num(ev.value[f])
-                total = float(paid.sum())
-                for k, eur_k in zip(f, paid, strict=True):
-                    for sup, eur in contracts:
-                        add(ev.nodes[ev.node[k]], sup, eur * float(eur_k) / total if total > 0 else 0.0)
-        ld = ev.of(LOADED)
-        ld = ld[ev.link[ld] >= 0]
-        value = np.array([it.unit_value_eur for it in s.items] + [0.0])
-        volume = np.array([it.volume_m3 for it in s.items] + [0.0])
-        q = ev.qty[ld].astype(np.float64)
-        n_links = len(ev.links)
-        per = {
-            "lots": np.bincount(ev.link[ld], minlength=n_links),
-            "units": np.bincount(ev.link[ld], weights=q, minlength=n_links),
-            "eur": np.bincount(ev.link[ld], weights=q * value[ev.item[ld]], minlength=n_links),
-            "m3": np.bincount(ev.link[ld], weights=q * volume[ev.item[ld]], minlength=n_links),
-        }
-        for c, lk in enumerate(s.links):
-            acc = self.link_flow.setdefault(lk.id, dict.fromkeys(per, 0.0))
-            for key, arr in per.items():
-                acc[key] += float(arr[c])
-            add(lk.from_, lk.to, float(per["eur"][c]))
-
-    def result(self) -> Detail:
-        """The accumulated projections, flows and link flows per replication."""
-        n = max(self.n, 1)
-        lead = {
-            i: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]).astype(np.float64))
-            for i, v in self.lead.items()
-        }
-        return Detail(
-            lead=lead,
-            wip={k: np.vstack(v) for k, v in self.wip.items()},
-            queue={k: np.vstack(v) for k, v in self.queue.items()},
-            util={k: np.vstack(v) for k, v in self.util.items()},
-            flows={k: v / n for k, v in self.flows.items()},
-            link_flow={k: {x: y / n for x, y in v.items()} for k, v in self.link_flow.items()},
-            analyses=dict(sorted(self.analyses.items())),
-            budget={k: np.stack(v) for k, v in self.budget.items()},
-        )
-
-
-def _distinct_tenders(ev: Any, rows: np.ndarray) -> np.ndarray:
-    """One row per tender: pooled requirements log one row each (same node, item, day, days)."""
-    if len(rows) == 0:
-        return rows
-    keys = np.stack([ev.node[rows].astype(np.float64), ev.item[rows].astype(np.float64), ev.t[rows], ev.value[rows]])
-    order = np.lexsort(keys[::-1])
-    sk = np.nan_to_num(keys[:, order], nan=-1.0)
-    first = np.r_[True, np.any(sk[:, 1:] != sk[:, :-1], axis=0)]
-    return np.sort(rows[order][first])
-
-
-def _resources(s: Scenario) -> list[Resource]:
-    out = []
-    for n in s.nodes:
-        if isinstance(n, HANDLING):
-            out.append(Resource("node", n.id, f"{n.id} ({n.kind})", float(n.servers)))
-        elif isinstance(n, Agency):
-            out.append(Resource("node", n.id, f"{n.id} (agency)", float(n.staff)))
-    for lk in s.links:
-        if lk.enabled:
-            out.append(Resource("link", lk.id, f"{lk.id} ({lk.mode})", float(lk.vehicles)))
-    return out
+def _detail(acc: Any) -> Detail:
+    """The accumulated projections, flows and link flows per replication."""
+    n = max(acc.n, 1)
+    lead = {
+        i: (np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]).astype(np.float64))
+        for i, v in acc.lead.items()
+    }
+    return Detail(
+        lead=lead,
+        wip={k: np.vstack(v) for k, v in acc.wip.items()},
+        queue={k: np.vstack(v) for k, v in acc.queue.items()},
+        util={k: np.vstack(v) for k, v in acc.util.items()},
+        flows={k: v / n for k, v in acc.flows.items()},
+        link_flow={k: {x: y / n for x, y in v.items()} for k, v in acc.link_flow.items()},
+        analyses=dict(sorted(acc.analyses.items())),
+        budget={k: np.stack(v) for k, v in acc.budget.items()},
+    )
 
 
 # --------------------------------------------------------------------------- KPI views

@@ -203,10 +203,9 @@ def bottlenecks(
 
 
 def _analyse(run_dir: Path, label: str, reps: int, scenario: Scenario, rule: str) -> list[Analysis]:
-    from results.bottlenecks import analyse
-    from results.store import read_events
+    from results.bottlenecks_stream import analyse_part
 
-    return [analyse(read_events(run_dir, label, rep), scenario, rule=cast("Rule", rule)) for rep in range(reps)]
+    return [analyse_part(run_dir, label, rep, scenario, rule=cast("Rule", rule)) for rep in range(reps)]
 
 
 def _from_scenario(
@@ -408,10 +407,9 @@ def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
     )
     if not reps:
         raise BottleneckError(f"{run_dir}: no finished part of {label!r}")
-    from results.bottlenecks import analyse
-    from results.store import read_events
+    from results.bottlenecks_stream import analyse_part
 
-    analyses = [analyse(read_events(run_dir, label, r), s, rule=cast("Rule", rule)) for r in reps]
+    analyses = [analyse_part(run_dir, label, r, s, rule=cast("Rule", rule)) for r in reps]
     ranking = rank(analyses)
     return BottleneckReport(
         scenario=s.name,

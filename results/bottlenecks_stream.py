@@ -1,0 +1,546 @@
+"""The bottleneck analysis (``results.bottlenecks.analyse``) of an event part read chunk by chunk.
+
+``analyse_part`` gives the same :class:`results.bottlenecks.Analysis` as ``analyse`` of the
+whole table, with memory bounded by a chunk of rows plus what is per lot (a few numbers per
+lot: when and where it was made, its transit) and per active period, never the whole log:
+
+- the active periods of handling nodes, links and supplier lines come from state machines fed
+  by chunks of whole instants (``_Station``, ``_Backlog``): the levels, the capacity factor and
+  the open period are carried from one chunk to the next, so the periods are the same numbers;
+- agencies, whose rows are per requirement, are analysed from the cold rows kept whole
+  (``results.lead_stream.LeadStream.cold``) with the whole-table functions;
+- the shares of the lead time spent at each resource take a second pass over the part (which
+  lots were delivered, and with how many units, is only known at the end of the first);
+- utilisation, mean queue and mean wait of nodes, links and agencies are KPIs: from the KPI
+  table of the part (``results.kpis.kpi_table_of_part`` when available).
+
+Sums are added in the log's order, as the whole-table code adds them, so results are equal
+bit for bit — except a supplier line's mean backlog, a dot product summed per chunk (equal to
+rounding).
+
+Example:
+    >>> from scenarios.load import load
+    >>> from sim.run import run
+    >>> from results.bottlenecks import analyse
+    >>> from results.kpis import compute_kpis
+    >>> from results.part_stream import table_chunks
+    >>> s = load("scenarios/small_routers.yaml")
+    >>> log, result = run(s)
+    >>> t = log.table()
+    >>> k = compute_kpis(t, s, result.end_day)
+    >>> a = analyse_chunks(lambda columns: table_chunks(t, s, 700), s, result.end_day, kpis=k)
+    >>> a.timeline == analyse(t, s, end=result.end_day).timeline
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from results.bottlenecks import (
+    _FIT,
+    RULES,
+    Analysis,
+    ResourceStats,
+    Rule,
+    Throughput,
+    _agency_queue,
+    _at,
+    _distinct,
+    _levels,
+    _nan,
+    _station_periods,
+    momentary_bottlenecks,
+    resources,
+    shifting_timeline,
+)
+from results.kpis import EventArrays, KpiKey
+from results.lead_stream import LeadStream
+from scenarios.schema import DispatchScheduled, Scenario
+from sim.events import (
+    ARRIVED,
+    CONTRACT_AWARDED,
+    DEPARTED,
+    DISRUPTION_ENDED,
+    DISRUPTION_STARTED,
+    LOADED,
+    LOT_PRODUCED,
+    QUEUED,
+    RETURNED,
+    SERVICE_FINISHED,
+    SERVICE_STARTED,
+    TENDER_FINISHED,
+    TENDER_STARTED,
+)
+
+__all__ = ["BottleneckStream", "analyse_chunks", "analyse_part", "finish_analysis", "kpis_of_part"]
+
+Chunks = Callable[[Sequence[str] | None], Iterable[EventArrays]]
+"""A fresh iterator over the chunks of one part, given the columns needed (None: all); called
+once per pass."""
+
+FIRST_PASS = ("t", "kind", "lot", "item", "qty", "node", "link", "ref", "value")
+"""Columns the first pass reads (everything but ``seq`` and ``vehicle``)."""
+SECOND_PASS = ("t", "kind", "lot", "node", "link")
+"""Columns the second pass (lead-time shares) reads."""
+
+
+class _Runs:
+    """Maximal runs of an active flag over grid instants, carried across chunks."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.since = 0.0
+        self.starts: list[np.ndarray] = []
+        self.ends: list[np.ndarray] = []
+
+    def add(self, grid: np.ndarray, active: np.ndarray) -> None:
+        if len(grid) == 0:
+            return
+        d = np.diff(np.r_[np.int8(self.active), active.astype(np.int8)])
+        up, down = grid[d == 1], grid[d == -1]
+        if self.active:  # the open run ends first
+            up = np.r_[self.since, up]
+        if len(up) > len(down):
+            self.since = float(up[-1])
+            up = up[:-1]
+        self.starts.append(up)
+        self.ends.append(down)
+        self.active = bool(active[-1])
+
+    def periods(self, end: float) -> np.ndarray:
+        s = np.concatenate(self.starts) if self.starts else np.zeros(0)
+        e = np.concatenate(self.ends) if self.ends else np.zeros(0)
+        if self.active:
+            s, e = np.r_[s, self.since], np.r_[e, end]
+        return np.column_stack([s, e]) if len(s) else np.zeros((0, 2))
+
+
+class _Station:
+    """``_station_periods`` of one pool of units (servers, vehicles), fed chunk by chunk."""
+
+    def __init__(self, end: float, rule: str, capacity: float, scheduled: bool) -> None:
+        self.end, self.rule, self.capacity, self.scheduled = end, rule, capacity, scheduled
+        self.b = 0.0
+        self.q = 0.0
+        self.f = 1.0
+        self.down: list[float] = []  # capacity factors of the disruptions under way
+        self.left = 0.0  # the last convoy left lots behind
+        self.runs = _Runs()
+
+    def feed(
+        self,
+        busy: tuple[np.ndarray, np.ndarray],
+        queue: tuple[np.ndarray, np.ndarray],
+        disruptions: tuple[np.ndarray, np.ndarray, np.ndarray],
+        convoys: np.ndarray,
+    ) -> None:
+        end = self.end
+        ft_l: list[float] = []
+        fv_l: list[float] = []
+        for t, started, f in zip(*(x.tolist() for x in disruptions), strict=True):
+            if started:
+                self.down.append(f)
+            elif f in self.down:
+                self.down.remove(f)
+            ft_l.append(t)
+            fv_l.append(min(self.down) if self.down else 1.0)
+        ft, fv = np.asarray(ft_l, dtype=np.float64), np.asarray(fv_l, dtype=np.float64)
+        kb, kq = busy[0] < end, queue[0] < end
+        bt, bd, qt, qd = busy[0][kb], busy[1][kb], queue[0][kq], queue[1][kq]
+        grid = np.unique(np.concatenate([bt, qt, ft[ft < end]]))
+        if len(grid):
+            b = self.b + _levels(grid, bt, bd)
+            q = self.q + _levels(grid, qt, qd)
+            if self.rule == "occupied":
+                active = (b + q) > 0.5
+            else:
+                f = _at(grid, ft, fv, self.f)
+                cap = np.where(f > 0, np.maximum(1.0, np.ceil(self.capacity * f - _FIT)), 0.0)
+                active = (b >= cap) & ((b + q) > 0.5)
+                if self.scheduled:
+                    dep = np.unique(convoys[convoys < end])
+                    left = (q[np.searchsorted(grid, dep)] > 0.5).astype(np.float64)
+                    active |= _at(grid, dep, left, self.left).astype(bool) & (q > 0.5)
+                    if len(dep):
+                        self.left = float(left[-1])
+            self.runs.add(grid, active)
+            self.b, self.q = float(b[-1]), float(q[-1])
+        if len(fv):
+            self.f = float(fv[-1])
+
+
+class _Backlog:
+    """``_backlog_periods`` and the mean backlog of one supplier line, fed chunk by chunk."""
+
+    def __init__(self, end: float) -> None:
+        self.end = end
+        self.level = 0.0
+        self.runs = _Runs()
+        self.t_last = math.nan  # last change at or before the end, and the level after it
+        self.integral = 0.0
+
+    def feed(self, t: np.ndarray, d: np.ndarray) -> None:
+        keep = t < self.end
+        grid = np.unique(t[keep])
+        if len(grid):
+            self.runs.add(grid, (self.level + _levels(grid, t[keep], d[keep])) > 0.5)
+        # the time-average backlog over [0, end] (rows at the end included, as _supplier_stats)
+        m = t <= self.end
+        tm, dm = t[m], d[m]
+        if len(tm):
+            level = self.level + np.cumsum(dm)
+            if not math.isnan(self.t_last):
+                self.integral += self.level * (tm[0] - self.t_last)
+            self.integral += float(np.dot(level[:-1], np.diff(tm)))
+            self.t_last = float(tm[-1])
+            self.level = float(level[-1])
+
+    def integral_to_end(self) -> float:
+        """The backlog's integral over ``[0, end]`` (units x days)."""
+        if math.isnan(self.t_last):
+            return 0.0
+        return self.integral + self.level * (self.end - self.t_last)
+
+
+class BottleneckStream:
+    """The first pass of ``analyse``: active periods of nodes, links and lines, chunk by chunk.
+
+    Args:
+        scenario: The resolved scenario the part ran.
+        end: End of the observation window (days).
+        rule: ``"saturated"`` or ``"occupied"``.
+    """
+
+    def __init__(self, scenario: Scenario, end: float, rule: Rule = "saturated") -> None:
+        if rule not in RULES:
+            raise ValueError(f"rule must be one of {', '.join(RULES)} (got {rule!r})")
+        self.s, self.end, self.rule = scenario, float(end), rule
+        self.res = resources(scenario)
+        self.node_code = {n.id: k for k, n in enumerate(scenario.nodes)}
+        self.link_code = {lk.id: k for k, lk in enumerate(scenario.links)}
+        self.item_code = {it.id: k for k, it in enumerate(scenario.items)}
+        self.machines: dict[str, Any] = {}
+        for r in self.res:
+            if r.kind == "node":
+                self.machines[r.name] = _Station(self.end, rule, r.capacity, False)
+            elif r.kind == "link":
+                spec = scenario.links[self.link_code[r.id]]
+                self.machines[r.name] = _Station(
+                    self.end, rule, r.capacity, isinstance(spec.dispatch, DispatchScheduled)
+                )
+            elif r.kind == "supplier":
+                self.machines[r.name] = _Backlog(self.end)
+
+    def feed(self, ev: EventArrays) -> None:
+        """One chunk of whole instants, in time order."""
+        t = ev.t
+        ones = np.ones
+        qd, ss, sf = ev.of(QUEUED), ev.of(SERVICE_STARTED), ev.of(SERVICE_FINISHED)
+        ld, dp, rt = ev.of(LOADED), ev.of(DEPARTED), ev.of(RETURNED)
+        dis = np.flatnonzero((ev.kind == DISRUPTION_STARTED) | (ev.kind == DISRUPTION_ENDED))
+        ca, lp = ev.of(CONTRACT_AWARDED), ev.of(LOT_PRODUCED)
+        q_node, q_link = qd[ev.link[qd] < 0], qd[ev.link[qd] >= 0]
+
+        def steps(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            rows = np.concatenate([up, down])
+            return t[rows], np.r_[ones(len(up)), -ones(len(down))]
+
+        def disruptions(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return t[rows], ev.kind[rows] == DISRUPTION_STARTED, ev.value[rows]
+
+        for r in self.res:
+            m = self.machines.get(r.name)
+            if m is None:
+                continue
+            if r.kind == "node":
+                c = self.node_code[r.id]
+                s_c, f_c = ss[ev.node[ss] == c], sf[ev.node[sf] == c]
+                m.feed(
+                    steps(s_c[ev.value[s_c] != 0], f_c[ev.value[f_c] != 0]),
+                    steps(q_node[ev.node[q_node] == c], s_c),
+                    disruptions(dis[(ev.node[dis] == c) & (ev.link[dis] < 0)]),
+                    np.zeros(0),
+                )
+            elif r.kind == "link":
+                c = self.link_code[r.id]
+                d_c = dp[ev.link[dp] == c]
+                m.feed(
+                    steps(d_c, rt[ev.link[rt] == c]),
+                    steps(q_link[ev.link[q_link] == c], ld[ev.link[ld] == c]),
+                    disruptions(dis[ev.link[dis] == c]),
+                    t[d_c],
+                )
+            else:
+                c, i = self.node_code[r.id], self.item_code[str(r.item)]
+                up = ca[(ev.node[ca] == c) & (ev.item[ca] == i)]
+                down = lp[(ev.node[lp] == c) & (ev.item[lp] == i)]
+                rows = np.concatenate([up, down])
+                order = np.argsort(t[rows], kind="stable")
+                deltas = np.r_[ev.qty[up].astype(np.float64), -ev.qty[down].astype(np.float64)]
+                m.feed(t[rows][order], deltas[order])
+
+    def periods(self, cold: EventArrays) -> dict[str, np.ndarray]:
+        """Active periods of every resource (agencies from the cold rows), as ``active_periods``."""
+        out: dict[str, np.ndarray] = {}
+        queue = _agency_queue(cold, self.s)
+        ts, tf = cold.of(TENDER_STARTED), cold.of(TENDER_FINISHED)
+        for r in self.res:
+            if r.kind == "agency":
+                c = self.node_code[r.id]
+                s_c, f_c = _distinct(cold, ts[cold.node[ts] == c]), _distinct(cold, tf[cold.node[tf] == c])
+                rows = np.concatenate([s_c, f_c])
+                busy = cold.t[rows], np.r_[np.ones(len(s_c)), -np.ones(len(f_c))]
+                qt, qv = queue.get(c, (np.zeros(0), np.zeros(0)))
+                out[r.name] = _station_periods(
+                    self.end, self.rule, busy, (qt, qv), r.capacity, (np.zeros(0), np.zeros(0))
+                )
+            else:
+                out[r.name] = self.machines[r.name].runs.periods(self.end)
+        return out
+
+
+def _lead_shares(
+    chunks: Chunks, lead: LeadStream, la: dict[str, np.ndarray], names: dict[tuple[str, int, int], str], s: Scenario
+) -> dict[str, float]:
+    """``results.bottlenecks._lead_shares`` with a second pass over the part for the node and link times."""
+    if len(la["lot"]) == 0:
+        return {}
+    lots = la["lot"]
+    w = la["qty"].astype(np.float64)
+    total = float(np.dot(w, la["lead_time_days"]))
+    if not total > 0:
+        return {}
+    n_lots = int(max(lead.max_lot, lots.max(initial=-1))) + 1
+    weight = np.zeros(n_lots)
+    weight[lots] = w
+    items, nodes, links = lead.names()
+    n_nodes, n_links = len(nodes), len(links)
+    sums = {k: np.zeros(n) for k, n in (("np", n_nodes), ("nm", n_nodes), ("lp", n_links), ("lm", n_links))}
+
+    def add(acc: np.ndarray, ev: EventArrays, rows: np.ndarray, code: np.ndarray) -> None:
+        rows = rows[weight[ev.lot[rows]] > 0]
+        np.add.at(acc, code[rows], weight[ev.lot[rows]] * ev.t[rows])
+
+    for ev in chunks(SECOND_PASS):
+        qd = ev.of(QUEUED)
+        add(sums["nm"], ev, qd[ev.link[qd] < 0], ev.node)
+        add(sums["np"], ev, ev.of(SERVICE_FINISHED), ev.node)
+        add(sums["lm"], ev, qd[ev.link[qd] >= 0], ev.link)
+        add(sums["lp"], ev, ev.of(ARRIVED), ev.link)
+    out: dict[str, float] = {}
+
+    def put(name: str | None, value: float) -> None:
+        if name is not None:
+            out[name] = out.get(name, 0.0) + value / total
+
+    at_node, on_link = sums["np"] - sums["nm"], sums["lp"] - sums["lm"]
+    for k in range(len(s.nodes)):
+        put(names.get(("node", k, -1)), float(at_node[k]))
+    for k in range(len(s.links)):
+        put(names.get(("link", k, -1)), float(on_link[k]))
+    n_items = len(items) + 1
+    supplier, made = lead.per_lot(lead.supplier, -1), lead.per_lot(lead.made_item, -1)
+    line_of = np.where(supplier >= 0, supplier * n_items + made, -1)
+    line_of = np.r_[line_of, np.full(n_lots - len(line_of), -1, dtype=np.int64)]
+    prod = la["production_days"] * w
+    key = line_of[lots]
+    for code in np.unique(key[key >= 0]).tolist():
+        put(names.get(("supplier", code // n_items, code % n_items)), float(prod[key == code].sum()))
+    cold = lead.cold()
+    ts = cold.of(TENDER_STARTED)
+    refs = la["ref"]
+    agency_of = np.full(int(max(lead.max_ref, refs.max(initial=-1))) + 1, -1, dtype=np.int64)
+    agency_of[cold.ref[ts]] = cold.node[ts]
+    tender = la["tender_days"] * w
+    lot_agency = agency_of[refs]
+    for code in np.unique(lot_agency[lot_agency >= 0]).tolist():
+        put(names.get(("agency", code, -1)), float(tender[lot_agency == code].sum()))
+    return out
+
+
+def _throughput(d: dict[str, np.ndarray], s: Scenario) -> dict[str, Throughput]:
+    """``results.bottlenecks.throughput`` from the delivered rows."""
+    out: dict[str, Throughput] = {}
+    for k, it in enumerate(s.items):
+        m = d["item"] == k
+        if not m.any():
+            out[it.id] = Throughput(it.id, 0, math.nan, math.nan, math.nan)
+            continue
+        tt, q = d["t"][m], d["qty"][m]
+        first, last = float(tt.min()), float(tt.max())
+        units = int(q.sum())
+        rate = (units - int(q[tt == first].sum())) / (last - first) if last > first else math.nan
+        out[it.id] = Throughput(it.id, units, first, last, rate)
+    return out
+
+
+def _supplier_wait(lead: LeadStream, la: dict[str, np.ndarray], node: int, item: int) -> float:
+    lots = la["lot"]
+    if len(lots) == 0:
+        return math.nan
+    supplier, made = lead.per_lot(lead.supplier, -1), lead.per_lot(lead.made_item, -1)
+    made_here = np.zeros(int(max(lead.max_lot, lots.max(initial=-1))) + 1, dtype=bool)
+    made_here[: len(supplier)] = (supplier == node) & (made == item)
+    sel = made_here[lots]
+    if not sel.any():
+        return math.nan
+    w = la["qty"][sel].astype(np.float64)
+    return float(np.dot(la["production_days"][sel], w) / w.sum())
+
+
+def analyse_chunks(
+    chunks: Chunks,
+    scenario: Scenario,
+    end: float,
+    rule: Rule = "saturated",
+    kpis: Mapping[KpiKey, float | None] | None = None,
+) -> Analysis:
+    """``analyse`` of one part given as chunks (two passes: ``chunks`` is called twice).
+
+    Args:
+        chunks: A fresh iterator over the part's chunks of whole instants on each call, given
+            the columns to read (``FIRST_PASS``, ``SECOND_PASS``).
+        scenario: The resolved scenario the part ran.
+        end: End of the observation window (days).
+        rule: Activity rule.
+        kpis: The part's KPIs over ``[0, end]`` (``compute_kpis``), for utilisation, mean
+            queue and mean wait of nodes, links and agencies (NaN without).
+    """
+    stream = BottleneckStream(scenario, end, rule)
+    lead = LeadStream()
+    for ev in chunks(FIRST_PASS):
+        stream.feed(ev)
+        lead.feed(ev)
+    return finish_analysis(stream, lead, chunks, kpis)
+
+
+LEAD_COLUMNS = ("lot", "ref", "qty", "lead_time_days", "production_days", "tender_days")
+"""Columns of ``LeadStream.lead_arrays`` the analysis reads."""
+
+
+def finish_analysis(
+    stream: BottleneckStream,
+    lead: LeadStream,
+    chunks: Chunks,
+    kpis: Mapping[KpiKey, float | None] | None,
+    la: dict[str, np.ndarray] | None = None,
+) -> Analysis:
+    """The analysis once ``stream`` and ``lead`` have seen every chunk; ``chunks`` again for
+    the second pass (lead-time shares; only ``t, kind, lot, node, link`` are read); ``kpis``
+    as for ``analyse_chunks``; ``la``: ``lead.lead_arrays()`` with at least ``LEAD_COLUMNS``
+    if already computed."""
+    s, T, res = stream.s, stream.end, stream.res
+    periods = stream.periods(lead.cold())
+    mom = momentary_bottlenecks(periods, [r.name for r in res])
+    timeline = shifting_timeline(mom)
+    sole: dict[str, float] = {}
+    shifting: dict[str, float] = {}
+    for seg in timeline:
+        acc = sole if seg.state == "sole" else shifting
+        acc[seg.resource] = acc.get(seg.resource, 0.0) + seg.end - seg.start
+    keys: dict[tuple[str, int, int], str] = {}
+    for r in res:
+        if r.kind == "link":
+            keys[("link", stream.link_code[r.id], -1)] = r.name
+        elif r.kind == "supplier":
+            keys[("supplier", stream.node_code[r.id], stream.item_code[str(r.item)])] = r.name
+        else:
+            keys[(r.kind, stream.node_code[r.id], -1)] = r.name
+    if la is None:
+        la = lead.lead_arrays(LEAD_COLUMNS)
+    shares = _lead_shares(chunks, lead, la, keys, s)
+    has_lead = bool(shares) or len(la["lot"]) > 0
+    inv_T = 1.0 / T if T > 0 else math.nan
+    got = kpis or {}
+    stats: list[ResourceStats] = []
+    for r in res:
+        p = periods[r.name]
+        active = float((p[:, 1] - p[:, 0]).sum()) * inv_T
+        if r.kind == "supplier":
+            util = float((p[:, 1] - p[:, 0]).sum()) / T if T > 0 else math.nan
+            queue = stream.machines[r.name].integral_to_end() / T / s.item(str(r.item)).lot_size if T > 0 else math.nan
+            wait = _supplier_wait(lead, la, stream.node_code[r.id], stream.item_code[str(r.item)])
+        else:
+            node, link = (None, r.id) if r.kind == "link" else (r.id, None)
+            util = _nan(got.get(("utilisation", None, node, link)))
+            queue = _nan(got.get(("queue_mean", None, node, link)))
+            wait = _nan(got.get(("wait_mean_days", None, node, link)))
+        stats.append(
+            ResourceStats(
+                r,
+                util,
+                queue,
+                wait,
+                shares.get(r.name, 0.0) if has_lead else math.nan,
+                active,
+                sole.get(r.name, 0.0) * inv_T,
+                shifting.get(r.name, 0.0) * inv_T,
+            )
+        )
+    return Analysis(
+        T, stream.rule, tuple(stats), tuple(timeline), periods, tuple(mom), _throughput(lead.delivered(), s)
+    )
+
+
+def kpis_of_part(
+    run_dir: str | Path, scenario: Scenario, strategy: str, rep: int, end: float
+) -> dict[KpiKey, float | None]:
+    """The part's KPIs over ``[0, end]`` keyed like ``compute_kpis`` of the part with the
+    resolved ``scenario`` (streamed when the KPI module can; else from the whole table)."""
+    import results.kpis as kpis_module
+
+    of_part = getattr(kpis_module, "kpi_table_of_part", None)
+    if of_part is not None:
+        if any(st.name == strategy for st in scenario.strategies):  # already resolved: not again
+            scenario = scenario.model_copy(
+                update={"strategies": [st for st in scenario.strategies if st.name != strategy]}
+            )
+        table = of_part(run_dir, scenario, strategy, rep, end=end)
+        return {
+            (r["kpi"], r["item"], r["node"], r["link"]): r["value"]
+            for r in table.select(["kpi", "item", "node", "link", "value"]).to_pylist()
+        }
+    from results.store import read_events
+
+    return kpis_module.compute_kpis(
+        kpis_module.event_arrays(read_events(run_dir, strategy, rep), scenario), scenario, end
+    )
+
+
+def analyse_part(
+    run_dir: str | Path,
+    strategy: str,
+    rep: int,
+    scenario: Scenario,
+    end: float | None = None,
+    rule: Rule = "saturated",
+    kpis: Mapping[KpiKey, float | None] | None = None,
+    batch_rows: int | None = None,
+) -> Analysis:
+    """``analyse`` of one part of a run directory, read chunk by chunk.
+
+    Args:
+        run_dir: The run directory.
+        strategy: The part's strategy label.
+        rep: Its replication.
+        scenario: The resolved scenario it ran.
+        end: End of the observation window; by default the horizon, or the last event's day if later.
+        rule: Activity rule.
+        kpis: The part's KPIs over ``[0, end]``; by default computed (``kpis_of_part``).
+        batch_rows: Rows read at a time (``results.part_stream.CHUNK_ROWS`` by default).
+    """
+    from results.part_stream import CHUNK_ROWS, last_time, part_chunks
+
+    T = float(end) if end is not None else max(float(scenario.horizon_days), last_time(run_dir, strategy, rep))
+    if kpis is None:
+        kpis = kpis_of_part(run_dir, scenario, strategy, rep, T)
+    n = batch_rows or CHUNK_ROWS
+    return analyse_chunks(
+        lambda columns: part_chunks(run_dir, strategy, rep, scenario, columns, batch_rows=n), scenario, T, rule, kpis
+    )
