@@ -20,8 +20,10 @@ with its kind, node and link, and where its other columns come from. Three famil
 ``code(kind, item, node, link)`` (cold: requirements, money, tenders, disruptions...)
     one row whose ``lot, qty, vehicle, ref, value`` are ``side[a]``: append with ``put``.
 
-Every ``CHUNK_RECORDS`` records (checked by the engine at lot boundaries against
-``check_at``) the buffer is packed into a float64 numpy chunk with ``struct`` while its
+Every ``CHUNK_RECORDS`` records (checked by production lines at lot boundaries against
+``check_at``) and after every chunk of 8,192 engine events (``maybe_flush`` is the
+environment's ``on_chunk``, ``sim.budget``: the log flushes as the run goes, whatever makes
+its rows) the buffer is packed into a float64 numpy chunk with ``struct`` while its
 objects are still in cache, and the list is cleared. When the chunks hold ``rows_per_batch``
 rows, a flush expands them with numpy into the eleven columns — once per row group (``seq``
 from the running row count; ``qty == 0`` and NaN ``value`` become nulls) — and hands one
