@@ -59,22 +59,31 @@ def part_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of one part, in ``seq`` order, only ``columns`` (all by default).
 
-    Row groups are read one at a time, each in batches of at most ``batch_rows`` rows
-    (``results.store.iter_event_batches`` reads the same rows a whole row group at a time).
+    Row groups are read one at a time (``results.store.iter_event_batches`` where the store
+    has it), handed out in batches of at most ``batch_rows`` rows.
 
     Raises:
         results.store.StoreError: no such part, or it cannot be read.
     """
     import pyarrow.parquet as pq
 
+    import results.store as store
     from results.store import EVENTS_DIR, StoreError
 
+    pool = pa.default_memory_pool()
+    by_group = getattr(store, "iter_event_batches", None)
+    if by_group is not None:
+        for group in by_group(run_dir, strategy, rep, columns):
+            for off in range(0, group.num_rows, batch_rows):
+                yield group.slice(off, batch_rows)
+            del group
+            pool.release_unused()  # the row group's pages go back to the system, not to a growing pool
+        return
     path = Path(run_dir) / EVENTS_DIR / f"strategy={strategy}" / f"rep={rep}.parquet"
     if not path.is_file():
         raise StoreError(f"{run_dir}: no event part matches strategy={strategy} rep={rep}")
     try:
         f = pq.ParquetFile(path, pre_buffer=False)
-        pool = pa.default_memory_pool()
         cols = list(columns) if columns else None
         for g in range(f.metadata.num_row_groups):  # one row group decoded at a time, no read-ahead
             for batch in f.iter_batches(batch_size=batch_rows, row_groups=[g], columns=cols, use_threads=False):
