@@ -41,7 +41,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_parquet",
     "atomic_write_text",
+    "iter_event_batches",
     "package_versions",
     "read_events",
     "read_manifest",
@@ -624,6 +625,50 @@ def _parts_on_disk(run_dir: Path) -> list[tuple[str, int, Path]]:
             if mm:
                 out.append((mm["s"], int(mm["r"]), p))
     return sorted(out, key=lambda x: (x[0], x[1]))
+
+
+BATCH_ROWS = 1 << 16
+"""Rows per record batch of ``iter_event_batches`` at most (a row group is 2^19-2^20 rows)."""
+
+
+def iter_event_batches(
+    run_dir: str | Path,
+    strategy: str,
+    rep: int,
+    columns: Iterable[str] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[pa.RecordBatch]:
+    """One part's rows in ``seq`` order, a row group (or a slice of one) at a time.
+
+    Each record batch holds rows of one row group only (the writer makes one row group per
+    batch of the engine's log, ``PartWriter``), at most ``batch_rows`` of them, with only
+    ``columns`` (all by default). Row groups are read one after another, so memory stays
+    bounded by the row-group size however long the run.
+
+    Raises:
+        StoreError: no such part, a part cannot be read, or it lacks a requested column.
+    """
+    run_dir = Path(run_dir)
+    parts = [p for s, r, p in _parts_on_disk(run_dir) if s == strategy and r == rep]
+    if not parts:
+        raise StoreError(f"{run_dir}: no event part matches strategy={strategy} rep={rep}")
+    path = parts[0]
+    try:
+        pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
+        cols = None if columns is None else list(columns)
+        missing = [c for c in cols or () if c not in names]
+        if missing:
+            raise StoreError(f"{path}: event part has no column {missing[0]!r}")
+        for i in range(pf.num_row_groups):
+            rows = pf.metadata.row_group(i).num_rows
+            if rows == 0:
+                continue
+            size = max(1, min(rows, batch_rows))
+            yield from pf.iter_batches(batch_size=size, row_groups=[i], columns=cols, use_threads=False)
+            pa.default_memory_pool().release_unused()  # the decoded row group's buffers go back to the OS
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"{path}: cannot read event part: {exc}") from None
 
 
 def read_events(run_dir: str | Path, strategy: str | None = None, rep: int | None = None) -> pa.Table:

@@ -335,8 +335,7 @@ def _brief(points: list[Any], limit: int = 3) -> str:
 def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
     import pyarrow as pa
 
-    from results.kpis import kpi_table
-    from results.store import read_events
+    from results.kpis import kpi_table_of_part
     from scenarios.strategies import apply_overrides
     from sim.executors import make_executor
     from sim.experiment import plan, submit_all
@@ -417,7 +416,7 @@ def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
                 resolved = apply_overrides(resolved, exp.points[pt], ("sweep",))
             for rep in range(exp.replications):
                 label = _label(strategy, pt)
-                k = kpi_table(read_events(exp.out_dir, label, rep), resolved, label, rep)
+                k = kpi_table_of_part(exp.out_dir, resolved, label, rep)  # row group by row group
                 tables.append(k)
     kpis = pa.concat_tables(tables) if tables else None
     if kpis is not None:
