@@ -9,13 +9,15 @@ small script hands to ``Plotly.newPlot``, and a Content-Security-Policy (``defau
 report did not write itself. Embedded JSON has ``<``, ``>`` and ``&`` as ``\\u003c`` escapes, so
 no scenario text can close a ``<script>`` element.
 
-Sections: scenario summary with its sources, headline KPIs, cumulative deliveries against
+Sections: scenario summary with its sources, headline KPIs (the whole-run row of a scenario
+with several items says "mixed units"), cumulative deliveries against
 need-by dates (mean and 95% band over replications), weekly throughput, lead-time ECDF and
-stage breakdown, WIP and queues per node, utilisation heatmap (resource x week), bottlenecks
-by the active-period method of ``results.bottlenecks`` (ranking over replications, sole and
-shifting bottleneck timeline), Sankey of flows, network map, strategy forest plot (paired
+stage breakdown, WIP and queues per node with suppliers' order backlogs, utilisation heatmap
+(resource x week), bottlenecks by the active-period method of ``results.bottlenecks`` (ranking
+over replications, sole and shifting bottleneck timeline), Sankey of flows (EUR, or units of
+one item), network map with labels set apart, strategy forest plot (paired
 differences against the baseline), a budget burn-down per donor (``results.report_money``), and
-the run's provenance.
+the run's provenance, with the run's and the replications' statuses in words.
 
 Example:
     >>> script_json({"a": "</script>"})
@@ -37,7 +39,18 @@ import numpy as np
 
 from results.report_data import RunData
 
-__all__ = ["BOOT_JS", "REPORT_FILE", "build_report", "last_date", "render_html", "report_context", "script_json"]
+__all__ = [
+    "BOOT_JS",
+    "PART_STATUS",
+    "REPORT_FILE",
+    "RUN_STATUS",
+    "build_report",
+    "last_date",
+    "parts_in_words",
+    "render_html",
+    "report_context",
+    "script_json",
+]
 
 REPORT_FILE = "report.html"
 """Name of the report in a run directory."""
@@ -138,6 +151,8 @@ def _headline(data: RunData, summary: dict[tuple[str | None, ...], dict[str, Any
     from results.report_data import mean_band
 
     rows = []
+    # units of different items are added up in the whole-run row: say so when there are several
+    whole = "all items (mixed units)" if len(data.scenario.items) > 1 else "all items"
     for s in data.strategies:
         scopes: list[str | None] = [None, *(it.id for it in data.scenario.items if it.id in data.cum[s])]
         for item in scopes:
@@ -152,7 +167,15 @@ def _headline(data: RunData, summary: dict[tuple[str | None, ...], dict[str, Any
                 }
             cells = [_cell(delivered, "units")]
             cells += [_cell(summary.get((s, kpi, item, None, None)), kind) for kpi, _, kind in HEADLINE]
-            rows.append({"strategy": s, "item": item or "all items", "cells": cells, "n": len(data.replications[s])})
+            rows.append(
+                {
+                    "strategy": s,
+                    "item": item or whole,
+                    "whole": item is None,
+                    "cells": cells,
+                    "n": len(data.replications[s]),
+                }
+            )
     return rows
 
 
@@ -229,13 +252,50 @@ def _scenario_tables(data: RunData) -> dict[str, Any]:
     }
 
 
+RUN_STATUS = {
+    "completed": "every replication ran to its end (none failed, the run was not interrupted)",
+    "failed": "a replication failed (see the error)",
+    "interrupted": "stopped by the user; aidflow run --resume continues it",
+    "running": "still running, or stopped without recording why; the report shows the parts written",
+}
+"""The manifest's run status in words (``results.store.STATUSES``)."""
+
+PART_STATUS = {
+    "completed": "every requirement opened was closed (delivered or lost) before the horizon",
+    "incomplete": "the horizon came while work was still open: a requirement opened and not yet filled,"
+    " or lots still on their way",
+    "deadlocked": "the flow stopped before the horizon with work in progress",
+    "failed": "an error stopped the replication",
+}
+"""A replication's status in words (``sim.run.RunResult.status``)."""
+
+
+def parts_in_words(statuses: list[str]) -> str:
+    """What the replications' statuses mean, counted.
+
+    Example:
+        >>> parts_in_words(["incomplete", "completed", "incomplete"])
+        '3 replications ran; in 2 of 3 the horizon came while work was still open: a requirement opened and not yet filled, or lots still on their way; in 1 of 3 every requirement opened was closed (delivered or lost) before the horizon'
+    """
+    n = len(statuses)
+    if not n:
+        return "no replication ran"
+    counts = Counter(statuses)
+    said = [f"in {k} of {n} {PART_STATUS.get(st, f'the status is {st}')}" for st, k in counts.most_common()]
+    return f"{n} replication{'s' if n != 1 else ''} ran; " + "; ".join(said)
+
+
 def _run_info(data: RunData) -> dict[str, Any]:
     m = data.manifest
     parts = m.get("parts", [])
     statuses = Counter(str(p.get("status", "?")) for p in parts)
+    status = str(m.get("status", "?"))
     versions = m.get("versions") or {}
     return {
-        "status": m.get("status", "?"),
+        "status": status,
+        "status_text": RUN_STATUS.get(status, ""),
+        "parts_text": parts_in_words([str(p.get("status", "?")) for p in parts]),
+        "part_status_words": [(k, PART_STATUS.get(k, "")) for k in sorted(statuses)],
         "started": m.get("started") or "–",
         "finished": m.get("finished") or "–",
         "wall_s": _fmt(m.get("wall_s"), "days"),

@@ -340,7 +340,8 @@ def stage_breakdown(data: RunData, summary: dict[tuple[str | None, ...], dict[st
 
 
 def wip_queue(data: RunData) -> Fig | None:
-    """Small multiples per supplier and handling node: lots at the node and lots waiting for service."""
+    """Small multiples per supplier and handling node: lots at the node, lots waiting for service
+    (handling nodes) and the order backlog (suppliers: lots ordered and not yet produced, per line)."""
     d = data.detail
     nodes = [n.id for n in data.resolved[data.primary].nodes if n.id in d.wip]
     if not nodes:
@@ -350,10 +351,14 @@ def wip_queue(data: RunData) -> Fig | None:
     traces: list[Fig] = []
     shown: set[str] = set()
     for k, (node, (xr, yr)) in enumerate(zip(nodes, refs, strict=True)):
-        series = [("lots at node (WIP)", d.wip[node], PALETTE[0])]
+        series = [("lots at node (WIP)", "lots at node (WIP)", d.wip[node], PALETTE[0])]
         if node in d.queue:
-            series.append(("waiting for service", d.queue[node], PALETTE[2]))
-        for name, arr, colour in series:
+            series.append(("waiting for service", "waiting for service", d.queue[node], PALETTE[2]))
+        lines = d.backlog.get(node, {})
+        for j, (item, arr) in enumerate(lines.items()):
+            name = "order backlog" if len(lines) == 1 else f"order backlog: {item}"
+            series.append(("order backlog", name, arr, PALETTE[(1 + 3 * j) % len(PALETTE)]))
+        for group, name, arr, colour in series:
             traces.append(
                 {
                     "type": "scatter",
@@ -362,10 +367,10 @@ def wip_queue(data: RunData) -> Fig | None:
                     "y": nums(arr.mean(axis=0), 2),
                     "xaxis": xr,
                     "yaxis": yr,
-                    "name": name,
-                    "legendgroup": name,
+                    "name": esc(name),
+                    "legendgroup": group,
                     "showlegend": name not in shown,
-                    "line": {"color": colour, "width": 1.5},
+                    "line": {"color": colour, "width": 1.5, **({"dash": "dot"} if group == "order backlog" else {})},
                 }
             )
             shown.add(name)

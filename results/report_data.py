@@ -141,12 +141,17 @@ class Detail:
     """node -> daily time-average lots at the node (entered .. loaded out)."""
     queue: dict[str, np.ndarray] = field(default_factory=dict)
     """handling node -> daily time-average lots waiting for service."""
+    backlog: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    """supplier -> item -> daily time-average lots ordered (``contract_awarded``) and not yet
+    produced (``lot_produced``): the line's order backlog, in lots of the item."""
     util: dict[Resource, np.ndarray] = field(default_factory=dict)
     """resource -> weekly utilisation (busy / nominal capacity)."""
     flows: dict[tuple[str, str], float] = field(default_factory=dict)
     """(from, to) -> EUR per replication: funds, contracts and goods carried on links."""
     link_flow: dict[str, dict[str, float]] = field(default_factory=dict)
     """link -> {lots, units, eur, m3} carried per replication."""
+    item_flow: dict[str, dict[tuple[str, str], float]] = field(default_factory=dict)
+    """item -> (from, to) -> units of the item loaded on the links from -> to, per replication."""
     analyses: dict[int, Any] = field(default_factory=dict)
     """replication -> its ``results.bottlenecks.Analysis`` (rule ``saturated``), in replication order."""
     budget: dict[str, np.ndarray] = field(default_factory=dict)
@@ -356,9 +361,11 @@ def _detail(acc: Any) -> Detail:
         lead=lead,
         wip={k: np.vstack(v) for k, v in acc.wip.items()},
         queue={k: np.vstack(v) for k, v in acc.queue.items()},
+        backlog={k: {i: np.vstack(a) for i, a in v.items()} for k, v in acc.backlog.items()},
         util={k: np.vstack(v) for k, v in acc.util.items()},
         flows={k: v / n for k, v in acc.flows.items()},
         link_flow={k: {x: y / n for x, y in v.items()} for k, v in acc.link_flow.items()},
+        item_flow={k: {x: y / n for x, y in v.items()} for k, v in acc.item_flow.items()},
         analyses=dict(sorted(acc.analyses.items())),
         budget={k: np.stack(v) for k, v in acc.budget.items()},
     )

@@ -2,7 +2,8 @@
 
 ``Curves`` adds up the deliveries of a part per item (cumulative units at each day edge,
 units per week) from its ``delivered`` rows. ``DetailAccumulator`` projects every part of the
-primary strategy for ``Detail``: lead times, daily WIP and queue per node, weekly utilisation
+primary strategy for ``Detail``: lead times, daily WIP and queue per node, daily order backlog
+per supplier line, weekly utilisation
 per resource, money and goods flows, donors' budgets and the bottleneck analysis. Both are
 fed ``results.part_stream`` chunks (whole instants, time order), so memory is a chunk plus
 what the report keeps: a few numbers per lot (lead times; ``results.lead_stream``) and the
@@ -38,7 +39,7 @@ from sim.events import (
     TENDER_STARTED,
 )
 
-__all__ = ["HANDLING", "Curves", "DetailAccumulator", "resources"]
+__all__ = ["HANDLING", "Curves", "DetailAccumulator", "resources", "supplier_lines"]
 
 HANDLING = (Hub, Border, Depot)
 
@@ -110,10 +111,20 @@ class _Part:
         self.units = np.zeros(n_links)
         self.eur = np.zeros(n_links)
         self.m3 = np.zeros(n_links)
+        self.item_units = np.zeros((n_links, len(s.items)))  # units of each item loaded on each link
         self.value = np.array([it.unit_value_eur for it in s.items] + [0.0])
         self.volume = np.array([it.volume_m3 for it in s.items] + [0.0])
         self.lead = LeadStream()
         self.bottlenecks = BottleneckStream(s, end, rule)  # type: ignore[arg-type]
+        # supplier lines: (supplier, item) -> group of the order backlog, in lots of the item
+        self.lines = supplier_lines(s)
+        self.line_of = np.full((n_nodes + 1, len(s.items) + 1), -1, dtype=np.int64)
+        codes = {n.id: k for k, n in enumerate(s.nodes)}
+        items = {it.id: k for k, it in enumerate(s.items)}
+        for g, (sup, item) in enumerate(self.lines):
+            self.line_of[codes[sup], items[item]] = g
+        self.lot_size = np.array([float(it.lot_size) for it in s.items] + [1.0])
+        self.backlog = StepAverage(len(self.lines), day_edges)
 
     def feed(self, ev: EventArrays) -> None:
         self.lead.feed(ev)
@@ -134,6 +145,7 @@ class _Part:
         ss, sf = ss[ev.value[ss] != 0], sf[ev.value[sf] != 0]  # a server per job: value 0 rides along
         steps(self.node_busy, ev.node, ss, sf, n_nodes)
         steps(self.link_busy, ev.link, ev.of(DEPARTED), ev.of(RETURNED), n_links)
+        self._backlog(ev, pr)
         ld = ld[(ev.link[ld] >= 0) & (ev.link[ld] < n_links)]
         q = ev.qty[ld].astype(np.float64)
         code = ev.link[ld]
@@ -142,6 +154,28 @@ class _Part:
         np.add.at(self.units, code, q)
         np.add.at(self.eur, code, q * self.value[item])
         np.add.at(self.m3, code, q * self.volume[item])
+        known = item >= 0
+        np.add.at(self.item_units, (code[known], item[known]), q[known])
+
+    def _backlog(self, ev: EventArrays, produced: np.ndarray) -> None:
+        """Ordered units not yet produced per supplier line, in lots: + ``contract_awarded``, - ``lot_produced``."""
+        if not self.lines:
+            return
+        ca = ev.of(CONTRACT_AWARDED)
+        rows = np.concatenate([ca, produced])
+        node, item = ev.node[rows], ev.item[rows]
+        ok = (node >= 0) & (node < self.line_of.shape[0] - 1) & (item >= 0) & (item < self.line_of.shape[1] - 1)
+        g = np.full(len(rows), -1, dtype=np.int64)
+        g[ok] = self.line_of[node[ok], item[ok]]
+        sign = np.r_[np.ones(len(ca)), -np.ones(len(produced))]
+        lots = sign * ev.qty[rows].astype(np.float64) / self.lot_size[np.where(ok, item, -1)]
+        keep = g >= 0
+        self.backlog.add(g[keep], ev.t[rows][keep], lots[keep])
+
+
+def supplier_lines(s: Scenario) -> list[tuple[str, str]]:
+    """(supplier, item) of every production line of ``s``, in file order."""
+    return [(n.id, p.item) for n in s.nodes if isinstance(n, Supplier) for p in n.products]
 
 
 class DetailAccumulator:
@@ -164,9 +198,11 @@ class DetailAccumulator:
         self.lead: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.wip: dict[str, list[np.ndarray]] = {}
         self.queue: dict[str, list[np.ndarray]] = {}
+        self.backlog: dict[str, dict[str, list[np.ndarray]]] = {}
         self.util: dict[Any, list[np.ndarray]] = {}
         self.flows: dict[tuple[str, str], float] = {}
         self.link_flow: dict[str, dict[str, float]] = {}
+        self.item_flow: dict[str, dict[tuple[str, str], float]] = {}
         self.analyses: dict[int, Any] = {}
         self.budget: dict[str, list[np.ndarray]] = {}
         self.resources = resources(scenario, make_resource)
@@ -203,6 +239,8 @@ class DetailAccumulator:
                 self.wip.setdefault(n.id, []).append(wip[c])
                 if isinstance(n, HANDLING):
                     self.queue.setdefault(n.id, []).append(queue[c])
+        for (sup, item), row in zip(part.lines, part.backlog.result(), strict=True):
+            self.backlog.setdefault(sup, {}).setdefault(item, []).append(row)
         self._utilisation(part, cold)
         self._flows(part, cold)
         self._budget(cold)
@@ -260,6 +298,11 @@ class DetailAccumulator:
             for key, arr in per.items():
                 acc[key] += float(arr[c])
             add(lk.from_, lk.to, float(per["eur"][c]))
+            for k, it in enumerate(s.items):
+                units = float(part.item_units[c, k])
+                if units > 0:
+                    flows = self.item_flow.setdefault(it.id, {})
+                    flows[(lk.from_, lk.to)] = flows.get((lk.from_, lk.to), 0.0) + units
 
     def _budget(self, cold: EventArrays) -> None:
         from results.costs import donor_budget_series

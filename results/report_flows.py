@@ -1,7 +1,9 @@
 """Flow figures of the HTML report: the Sankey of flows and the network map, as plotly dicts.
 
 The map is drawn on plain longitude/latitude axes (equirectangular, scaled for the mean
-latitude), without map tiles or topojson, so the report needs no network. Helpers and colours
+latitude), without map tiles or topojson, so the report needs no network. Node labels are
+annotations offset in pixels (``place_labels``: no two overlap at the nominal width, a leader
+line to a label set apart). Helpers and colours
 are those of ``results.report_charts``.
 """
 
@@ -25,46 +27,162 @@ from results.report_charts import (
 )
 from results.report_data import RunData
 
-__all__ = ["network_map", "sankey"]
+__all__ = ["NOMINAL_MAP_WIDTH_PX", "network_map", "place_labels", "sankey"]
+
+NOMINAL_MAP_WIDTH_PX = 900
+"""Width of the map (pixels) for which node labels are placed apart: the report's column on a
+laptop screen, less the colour bar. Labels keep their pixel offsets when the page is wider."""
+MAP_HEIGHT_PX = 560
+LABEL_FONT_PX = 10
+_MARKER_PX = 7.0
+"""Half the size of a node marker (pixels)."""
+
+
+def _sankey_trace(
+    flows: dict[tuple[str, str], float], kind: dict[str, str], names: dict[str, str], order: list[str], suffix: str
+) -> Fig:
+    """One Sankey trace of ``flows`` ((from, to) -> value), nodes in ``order`` (kind order)."""
+    used = {x for pair in flows for x in pair}
+    nodes = [x for x in order if x in used]
+    pos = {x: i for i, x in enumerate(nodes)}
+    pairs = sorted(flows, key=lambda p: (pos[p[0]], pos[p[1]]))
+    return {
+        "type": "sankey",
+        "arrangement": "snap",
+        "valueformat": ",.0f",
+        "valuesuffix": suffix,
+        "node": {
+            "label": [esc(x) for x in nodes],
+            "customdata": [esc(f"{names.get(x) or x} ({kind.get(x, '')})") for x in nodes],
+            "hovertemplate": "%{customdata}<br>%{value}<extra></extra>",
+            "color": [KIND_COLOURS.get(kind.get(x, ""), "#999999") for x in nodes],
+            "pad": 14,
+            "thickness": 16,
+        },
+        "link": {
+            "source": [pos[a] for a, _ in pairs],
+            "target": [pos[b] for _, b in pairs],
+            "value": [round(flows[p], 0) for p in pairs],
+            "color": [rgba(KIND_COLOURS.get(kind.get(a, ""), "#999999"), 0.35) for a, _ in pairs],
+        },
+    }
 
 
 def sankey(data: RunData) -> Fig | None:
-    """Flows donor -> agency -> supplier -> hub/border/depot -> unit, in EUR per replication."""
-    flows = {k: v for k, v in data.detail.flows.items() if v > 0}
-    if not flows:
-        return None
+    """Flows per replication, in EUR or in units of one item, chosen with a dropdown.
+
+    EUR: funds committed (donor -> agency), contracts (agency or donor -> supplier) and the value
+    of goods loaded on links (supplier -> hub/border/depot -> unit). Units of an item: the units
+    of that item loaded on the links from one node to the next (goods only: money has no units).
+    """
     sc = data.resolved[data.primary]
-    kind = {n.id: n.kind for n in sc.nodes}
-    names = {n.id: n.name for n in sc.nodes}
-    used = {x for pair in flows for x in pair}
-    order = [n.id for k in KIND_ORDER for n in sc.nodes if n.kind == k and n.id in used]
-    pos = {x: i for i, x in enumerate(order)}
-    pairs = sorted(flows, key=lambda p: (pos[p[0]], pos[p[1]]))
-    return {
-        "data": [
-            {
-                "type": "sankey",
-                "arrangement": "snap",
-                "valueformat": ",.0f",
-                "valuesuffix": " EUR",
-                "node": {
-                    "label": [esc(x) for x in order],
-                    "customdata": [esc(f"{names.get(x) or x} ({kind.get(x, '')})") for x in order],
-                    "hovertemplate": "%{customdata}<br>%{value}<extra></extra>",
-                    "color": [KIND_COLOURS.get(kind.get(x, ""), "#999999") for x in order],
-                    "pad": 14,
-                    "thickness": 16,
-                },
-                "link": {
-                    "source": [pos[a] for a, _ in pairs],
-                    "target": [pos[b] for _, b in pairs],
-                    "value": [round(flows[p], 0) for p in pairs],
-                    "color": [rgba(KIND_COLOURS.get(kind.get(a, ""), "#999999"), 0.35) for a, _ in pairs],
-                },
-            }
-        ],
-        "layout": layout_base(max(380, 28 * len(order)), margin={"l": 10, "r": 10, "t": 20, "b": 20}),
-    }
+    kind: dict[str, str] = {n.id: n.kind for n in sc.nodes}
+    names: dict[str, str] = {n.id: n.name or n.id for n in sc.nodes}
+    order = [n.id for k in KIND_ORDER for n in sc.nodes if n.kind == k]
+    views: list[tuple[str, Fig]] = []
+    eur = {k: v for k, v in data.detail.flows.items() if v > 0}
+    if eur:
+        views.append(("EUR", _sankey_trace(eur, kind, names, order, " EUR")))
+    for it in sc.items:
+        units = {k: v for k, v in data.detail.item_flow.get(it.id, {}).items() if v > 0}
+        if units:
+            views.append((f"units of {it.id}", _sankey_trace(units, kind, names, order, f" {it.id} units")))
+    if not views:
+        return None
+    traces = [{**trace, "name": esc(label), "visible": k == 0} for k, (label, trace) in enumerate(views)]
+    n_nodes = max(len(t["node"]["label"]) for t in traces)
+    layout = layout_base(max(380, 28 * n_nodes), margin={"l": 10, "r": 10, "t": 48, "b": 20})
+    layout["updatemenus"] = [
+        {
+            "type": "dropdown",
+            "direction": "down",
+            "x": 0,
+            "y": 1.0,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showactive": True,
+            "active": 0,
+            "buttons": [
+                {
+                    "label": esc(label),
+                    "method": "restyle",
+                    "args": [{"visible": [j == k for j in range(len(views))]}],
+                }
+                for k, (label, _) in enumerate(views)
+            ],
+        }
+    ]
+    return {"data": traces, "layout": layout}
+
+
+Box = tuple[float, float, float, float]
+
+
+def _overlap(a: Box, b: Box) -> float:
+    """Area shared by two boxes (x0, y0, x1, y1)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def label_size(text: str, font_px: float = LABEL_FONT_PX) -> tuple[float, float]:
+    """Estimated pixel width and height of a one-line label (0.62 em per character, 1.3 em high, 1 px padding)."""
+    return 0.62 * font_px * len(text) + 2, 1.3 * font_px + 2
+
+
+def place_labels(points: list[tuple[float, float]], sizes: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Offsets (pixels, y down) of label centres from their points so that no two labels overlap.
+
+    Greedy: the most crowded points first, each label at the first candidate position (above,
+    below, right, left, the corners, then rings further out) that overlaps no placed label and
+    no marker; if none is free, the one overlapping least.
+
+    Args:
+        points: Marker centres in pixels (y down).
+        sizes: Label (width, height) in pixels.
+    """
+    markers = [(x - _MARKER_PX, y - _MARKER_PX, x + _MARKER_PX, y + _MARKER_PX) for x, y in points]
+
+    def crowd(i: int) -> float:
+        x, y = points[i]
+        return -sum(1.0 / (1.0 + math.hypot(x - u, y - v)) for j, (u, v) in enumerate(points) if j != i)
+
+    placed: list[Box] = []
+    out: list[tuple[float, float]] = [(0.0, 0.0)] * len(points)
+    for i in sorted(range(len(points)), key=crowd):
+        (x, y), (w, h) = points[i], sizes[i]
+        gx, gy = _MARKER_PX + w / 2 + 2, _MARKER_PX + h / 2 + 1
+        near = [(0.0, -gy), (0.0, gy), (gx, 0.0), (-gx, 0.0), (gx, -gy), (-gx, -gy), (gx, gy), (-gx, gy)]
+        candidates = list(near)
+        for ring in (1.6, 2.4, 3.4, 4.6, 6.0):
+            for k in range(16):
+                a = 2 * math.pi * k / 16
+                candidates.append((math.cos(a) * gx * ring, -math.sin(a) * (gy + 10) * ring))
+        best, best_cost = candidates[0], math.inf
+        for dx, dy in candidates:
+            box = (x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2)
+            cost = sum(_overlap(box, b) for b in placed) + sum(_overlap(box, m) for m in markers)
+            if cost < best_cost:
+                best, best_cost = (dx, dy), cost
+                if cost == 0:
+                    break
+        out[i] = best
+        dx, dy = best
+        placed.append((x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2))
+    return out
+
+
+def _map_frame(loc: dict[str, tuple[float, float]], ratio: float) -> tuple[list[float], list[float], float]:
+    """Axis ranges around the nodes and the nominal pixels per degree of longitude."""
+    xs, ys = [p[0] for p in loc.values()], [p[1] for p in loc.values()]
+    pad_x = max(0.08 * (max(xs) - min(xs)), 0.5)
+    pad_y = max(0.08 * (max(ys) - min(ys)), 0.5)
+    xr = [min(xs) - pad_x, max(xs) + pad_x]
+    yr = [min(ys) - pad_y, max(ys) + pad_y]
+    margin = {"l": 60, "r": 24, "t": 44, "b": 48}
+    w = NOMINAL_MAP_WIDTH_PX - margin["l"] - margin["r"]
+    h = MAP_HEIGHT_PX - margin["t"] - margin["b"]
+    return xr, yr, min(w / (xr[1] - xr[0]), h / ((yr[1] - yr[0]) * ratio))
 
 
 def network_map(data: RunData, summary: dict[tuple[str | None, ...], dict[str, Any]]) -> Fig | None:
@@ -156,28 +274,52 @@ def network_map(data: RunData, summary: dict[tuple[str | None, ...], dict[str, A
         traces.append(
             {
                 "type": "scatter",
-                "mode": "markers+text",
+                "mode": "markers",
                 "x": [loc[n.id][0] for n in nodes],
                 "y": [loc[n.id][1] for n in nodes],
-                "text": [esc(n.id) for n in nodes],
-                "textposition": "top center",
-                "textfont": {"size": 10, "color": "#444444"},
                 "customdata": [esc(f"{n.name or n.id} ({n.kind}, {n.id})") for n in nodes],
                 "hovertemplate": "%{customdata}<br>%{y:.2f}°N %{x:.2f}°E<extra></extra>",
                 "marker": {"size": 12, "symbol": KIND_SYMBOLS[k], "color": KIND_COLOURS[k], "line": {"width": 1}},
                 "name": k,
             }
         )
+    ratio = round(1 / max(math.cos(math.radians(lat0)), 0.1), 4)
+    xr, yr, px = _map_frame(loc, ratio)
+    ids = list(loc)
+    points = [((loc[i][0] - xr[0]) * px, (yr[1] - loc[i][1]) * px * ratio) for i in ids]
+    sizes = [label_size(i) for i in ids]
+    for i, (dx, dy), (w, h) in zip(ids, place_labels(points, sizes), sizes, strict=True):
+        far = abs(dx) > _MARKER_PX + w / 2 + 3 or abs(dy) > _MARKER_PX + h / 2 + 2
+        annotations.append(
+            {
+                "x": loc[i][0],
+                "y": loc[i][1],
+                "xref": "x",
+                "yref": "y",
+                "text": esc(i),
+                "font": {"size": LABEL_FONT_PX, "color": "#444444"},
+                "bgcolor": "rgba(255,255,255,0.75)",
+                "borderpad": 1,
+                "showarrow": True,
+                "ax": round(dx, 1),
+                "ay": round(dy, 1),
+                "arrowhead": 0,
+                "arrowwidth": 0.8,
+                "standoff": _MARKER_PX if far else 0,
+                "arrowcolor": "#8c8c8c" if far else "rgba(0,0,0,0)",  # a leader line only for a label set apart
+            }
+        )
     return {
         "data": traces,
         "layout": layout_base(
-            560,
-            xaxis={**AXIS, "title": {"text": "longitude °E"}},
+            MAP_HEIGHT_PX,
+            xaxis={**AXIS, "title": {"text": "longitude °E"}, "range": nums(xr, 4)},
             yaxis={
                 **AXIS,
                 "title": {"text": "latitude °N"},
+                "range": nums(yr, 4),
                 "scaleanchor": "x",
-                "scaleratio": round(1 / max(math.cos(math.radians(lat0)), 0.1), 4),
+                "scaleratio": ratio,
             },
             annotations=annotations,
         ),

@@ -2,7 +2,8 @@
 
 The same projections as the HTML report (``results.report_data``), drawn without pyplot (one
 ``matplotlib.figure.Figure`` per chart, Agg canvas), so nothing global is touched and no display
-is needed. Each file is written atomically. Files: ``cumulative.png``, ``throughput.png``,
+is needed. Each figure carries its title (``PNG_TITLES``, with the scenario and strategy) so a
+file stands on its own in a briefing. Each file is written atomically. Files: ``cumulative.png``, ``throughput.png``,
 ``lead_time.png``, ``utilisation.png``, ``bottlenecks.png``, ``network.png`` and, for a run of
 several strategies, ``forest.png``.
 """
@@ -19,7 +20,7 @@ import numpy as np
 from results.report_charts import KIND_COLOURS, STAGE_COLOURS
 from results.report_data import RunData, ecdf_points, mean_band
 
-__all__ = ["PNG_FILES", "write_pngs"]
+__all__ = ["PNG_FILES", "PNG_TITLES", "png_figures", "write_pngs"]
 
 PNG_FILES = ("cumulative", "throughput", "lead_time", "utilisation", "bottlenecks", "network", "forest")
 """Stems of the PNG files ``write_pngs`` may write."""
@@ -137,7 +138,6 @@ def _heatmap(fig: Any, data: RunData) -> None:
     ax.invert_yaxis()
     ax.xaxis_date()
     fig.colorbar(im, ax=ax, label="utilisation")
-    ax.set_title("Weekly utilisation (busy / nominal capacity)")
 
 
 def _bottlenecks(fig: Any, ranking: list[dict[str, Any]]) -> None:
@@ -156,7 +156,6 @@ def _bottlenecks(fig: Any, ranking: list[dict[str, Any]]) -> None:
     ax.invert_yaxis()
     ax.set_xlim(0, 1.02)
     ax.set_xlabel("share of the time (mean over replications)")
-    ax.set_title("Bottleneck share (active-period method)")
     ax.legend(fontsize=7, loc="lower right")
     ax.tick_params(axis="y", labelsize=7)
 
@@ -195,7 +194,6 @@ def _network(fig: Any, data: RunData, summary: dict[tuple[str | None, ...], dict
     ax.set_ylabel("latitude °N")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    ax.set_title("Network (width = value carried, colour = link utilisation)")
 
 
 def _forest(fig: Any, diffs: list[dict[str, Any]]) -> None:
@@ -214,7 +212,68 @@ def _forest(fig: Any, diffs: list[dict[str, Any]]) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_yticks(range(len(strategies)), strategies)
     axes[0].invert_yaxis()
-    fig.suptitle("Paired difference vs baseline, 95% t-CI")
+
+
+PNG_TITLES = {
+    "cumulative": "Cumulative deliveries per item against need-by dates",
+    "throughput": "Units delivered per week, per item",
+    "lead_time": "Lead times of delivered units",
+    "utilisation": "Weekly utilisation (busy / nominal capacity)",
+    "bottlenecks": "Bottleneck share (active-period method)",
+    "network": "Network (width = value carried, colour = link utilisation)",
+    "forest": "Paired difference vs baseline, 95% t-CI",
+}
+"""Each PNG's title (its figure's suptitle, followed by the scenario and the strategy shown)."""
+
+
+def _title(fig: Any, data: RunData, stem: str, all_strategies: bool = False) -> None:
+    """The figure's title: the chart, then the scenario and the strategy (or strategies) it shows."""
+    who = ", ".join(data.strategies) if all_strategies else data.primary
+    fig.suptitle(f"{PNG_TITLES[stem]}\n{data.scenario.name} · {who}", fontsize=11)
+
+
+def png_figures(
+    data: RunData,
+    summary: dict[tuple[str | None, ...], dict[str, Any]],
+    ranking: list[dict[str, Any]],
+    diffs: list[dict[str, Any]],
+) -> list[tuple[str, Any]]:
+    """The main charts as titled matplotlib figures, ``(file stem, figure)`` in ``PNG_FILES`` order."""
+    out: list[tuple[str, Any]] = []
+    n_items = max(1, len(data.scenario.items))
+    rows = math.ceil(n_items / 2)
+    for which, stem in (("cum", "cumulative"), ("weekly", "throughput")):
+        fig = _figure(11, 3.2 * rows + 1.0)
+        _series(fig, data, which)
+        _title(fig, data, stem, all_strategies=True)
+        out.append((stem, fig))
+    if data.detail.lead:
+        fig = _figure(11, 4.6)
+        _lead(fig, data, summary)
+        _title(fig, data, "lead_time")
+        out.append(("lead_time", fig))
+    if data.detail.util:
+        fig = _figure(11, 1.9 + 0.25 * len(data.detail.util))
+        _heatmap(fig, data)
+        _title(fig, data, "utilisation")
+        out.append(("utilisation", fig))
+    if ranking:
+        fig = _figure(9, 1.6 + 0.3 * min(len(ranking), 15))
+        _bottlenecks(fig, ranking)
+        _title(fig, data, "bottlenecks")
+        out.append(("bottlenecks", fig))
+    if any(n.location is not None for n in data.scenario.nodes):
+        fig = _figure(10, 7.4)
+        _network(fig, data, summary)
+        _title(fig, data, "network")
+        out.append(("network", fig))
+    if diffs:
+        n_strat = len({d["strategy"] for d in diffs})
+        fig = _figure(12, 1.8 + 0.45 * n_strat)
+        _forest(fig, diffs)
+        _title(fig, data, "forest", all_strategies=True)
+        out.append(("forest", fig))
+    return out
 
 
 def write_pngs(
@@ -224,34 +283,6 @@ def write_pngs(
     diffs: list[dict[str, Any]],
     out_dir: Path,
 ) -> list[Path]:
-    """Write the main charts as PNG into ``out_dir`` (created); returns the files written."""
+    """Write the main charts, titled, as PNG into ``out_dir`` (created); returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    n_items = max(1, len(data.scenario.items))
-    rows = math.ceil(n_items / 2)
-    for which, stem in (("cum", "cumulative"), ("weekly", "throughput")):
-        fig = _figure(11, 3.2 * rows + 0.6)
-        _series(fig, data, which)
-        written.append(_save(fig, out_dir / f"{stem}.png"))
-    if data.detail.lead:
-        fig = _figure(11, 4.2)
-        _lead(fig, data, summary)
-        written.append(_save(fig, out_dir / "lead_time.png"))
-    if data.detail.util:
-        fig = _figure(11, 1.5 + 0.25 * len(data.detail.util))
-        _heatmap(fig, data)
-        written.append(_save(fig, out_dir / "utilisation.png"))
-    if ranking:
-        fig = _figure(9, 1.2 + 0.3 * min(len(ranking), 15))
-        _bottlenecks(fig, ranking)
-        written.append(_save(fig, out_dir / "bottlenecks.png"))
-    if any(n.location is not None for n in data.scenario.nodes):
-        fig = _figure(10, 7)
-        _network(fig, data, summary)
-        written.append(_save(fig, out_dir / "network.png"))
-    if diffs:
-        n_strat = len({d["strategy"] for d in diffs})
-        fig = _figure(12, 1.4 + 0.45 * n_strat)
-        _forest(fig, diffs)
-        written.append(_save(fig, out_dir / "forest.png"))
-    return written
+    return [_save(fig, out_dir / f"{stem}.png") for stem, fig in png_figures(data, summary, ranking, diffs)]

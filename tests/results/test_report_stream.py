@@ -208,6 +208,9 @@ def test_report_projections_by_chunks_equal_the_whole_part(run_dir: Path) -> Non
         assert list(x) == list(y) and all(np.array_equal(x[k], y[k]) for k in x), name
     assert [str(k) for k in a.util] == [str(k) for k in b.util]
     assert all(np.array_equal(a.util[k], b.util[k]) for k in a.util)
+    assert list(a.backlog) == list(b.backlog) and a.backlog  # border_disruption has supplier lines
+    for sup in a.backlog:
+        assert all(np.array_equal(a.backlog[sup][i], b.backlog[sup][i]) for i in a.backlog[sup]), sup
     assert a.flows == b.flows and a.link_flow == b.link_flow
     assert all(np.array_equal(a.lead[k][0], b.lead[k][0]) for k in a.lead)
     for rep in a.analyses:
