@@ -185,8 +185,6 @@ def _network(fig: Any, data: RunData, summary: dict[tuple[str | None, ...], dict
         pts = [(loc[n.id], n.id) for n in sc.nodes if n.kind == kind and n.id in loc]
         if pts:
             ax.scatter([p[0][0] for p in pts], [p[0][1] for p in pts], s=40, label=kind, zorder=3, color=colour)
-            for (x, y), name in pts:
-                ax.annotate(name, (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=6)
     if loc:
         lat0 = float(np.mean([p[1] for p in loc.values()]))
         ax.set_aspect(1 / max(math.cos(math.radians(lat0)), 0.1))
@@ -194,6 +192,36 @@ def _network(fig: Any, data: RunData, summary: dict[tuple[str | None, ...], dict
     ax.set_ylabel("latitude °N")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
+    _node_labels(fig, ax, loc)
+
+
+def _node_labels(fig: Any, ax: Any, loc: dict[str, tuple[float, float]], font_pt: float = 6.0) -> None:
+    """Node labels set apart (``results.report_flows.place_labels`` in pixels), a leader line when moved far."""
+    from results.report_flows import label_size, place_labels
+
+    if not loc:
+        return
+    fig.canvas.draw()  # settle the layout, so data -> pixel is final
+    ids = list(loc)
+    xy = ax.transData.transform(np.array([loc[i] for i in ids], dtype=np.float64))
+    height = fig.bbox.height
+    points = [(float(x), float(height - y)) for x, y in xy]
+    font_px = font_pt * fig.dpi / 72
+    sizes = [label_size(i, font_px) for i in ids]
+    pt_per_px = 72 / fig.dpi
+    for i, (dx, dy), (w, h) in zip(ids, place_labels(points, sizes), sizes, strict=True):
+        far = abs(dx) > w / 2 + 12 or abs(dy) > h / 2 + 10
+        ax.annotate(
+            i,
+            loc[i],
+            textcoords="offset points",
+            xytext=(dx * pt_per_px, -dy * pt_per_px),
+            ha="center",
+            va="center",
+            fontsize=font_pt,
+            arrowprops={"arrowstyle": "-", "color": "#8c8c8c", "lw": 0.5, "shrinkB": 4} if far else None,
+            annotation_clip=False,
+        )
 
 
 def _forest(fig: Any, diffs: list[dict[str, Any]]) -> None:

@@ -241,6 +241,26 @@ def test_pngs_have_titles(small_run: Path, tmp_path: Path) -> None:
     assert len(set(heads)) == len(heads) and all(heads)  # each chart its own title line
 
 
+def test_png_map_labels_do_not_overlap(tmp_path: Path) -> None:
+    """Measured by matplotlib itself: the drawn label texts of the PNG map do not intersect."""
+    from matplotlib.text import Annotation
+
+    from results.report_png import _figure, _network
+
+    for name in ("it_coalition_2025", "ramstein_package_2025"):
+        s = load(ROOT / "scenarios" / f"{name}.yaml")
+        data = SimpleNamespace(resolved={"baseline": s}, primary="baseline", detail=Detail())
+        fig = _figure(10, 7.4)
+        _network(fig, data, {})  # type: ignore[arg-type]
+        fig.canvas.draw()
+        texts = [a for a in fig.axes[0].texts if isinstance(a, Annotation) and a.get_text()]
+        assert sorted(t.get_text() for t in texts) == sorted(n.id for n in s.nodes if n.location is not None)
+        boxes = [t.get_window_extent() for t in texts]
+        for i, a in enumerate(boxes):
+            for j in range(i + 1, len(boxes)):
+                assert not a.overlaps(boxes[j]), (name, texts[i].get_text(), texts[j].get_text())
+
+
 def test_run_status_in_words(line_run: Path, tmp_path: Path) -> None:
     short = make_run_dir(tmp_path / "short", line_scenario(horizon=16), ("baseline",), 2)
     html = build_report(short).read_text(encoding="utf-8")
