@@ -4,9 +4,9 @@ Chromium (Debian's ``chromium`` package) is driven over the DevTools protocol (`
 console errors, uncaught exceptions, log errors (CSP violations among them), failed requests and any
 request that is not the report itself are collected while the page loads; then every ``.chart``
 container must hold a drawn plotly SVG of non-zero size. The screenshot is kept in
-``runs/test-artefacts/report.png``. The flagship FPV report must stay under 10 MB and open (navigation
-start to every chart drawn) in under 3 s: the best of three loads counts, so a busy machine does not
-fail the test by chance.
+``runs/test-artefacts/report.png``. The flagship FPV report must stay under 10 MB; the time it takes
+to open (navigation start to every chart drawn) is printed, not asserted — timings are measured by
+benchmarks, never by the suite.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ FPV = ROOT / "scenarios" / "fpv_drones_2024_2025.yaml"
 SMALL = ROOT / "scenarios" / "small_routers.yaml"
 ARTEFACTS = ROOT / "runs" / "test-artefacts"
 MAX_BYTES = 10_000_000
-MAX_OPEN_S = 3.0
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.is_file(), reason="no /usr/bin/chromium (Debian package `chromium`; make test's set-up installs it)"
@@ -220,12 +219,9 @@ def test_fpv_report_opens_offline(browser: Browser, fpv_report: Path) -> None:
     timing = check_page(browser, fpv_report)
     browser.screenshot(ARTEFACTS / "report.png")
     assert (ARTEFACTS / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    times = [max(timing["load"], timing["plots"]) / 1000]
-    while min(times) >= MAX_OPEN_S and len(times) < 3:  # a busy machine gets two more tries
-        t = browser.open(fpv_report)
-        times.append(max(t["load"], t["plots"]) / 1000)
-    print(f"\nFPV report: {size / 1e6:.2f} MB, opened in {', '.join(f'{t:.2f}' for t in times)} s")
-    assert min(times) < MAX_OPEN_S, f"the report took {min(times):.2f} s to open (best of {len(times)})"
+    # the opening time is printed, not asserted: timings belong to benchmarks/, not to the suite
+    seconds = max(timing["load"], timing["plots"]) / 1000
+    print(f"\nFPV report: {size / 1e6:.2f} MB, opened in {seconds:.2f} s")
 
 
 def test_compare_report_draws_the_forest_plot(browser: Browser, compare_report: Path) -> None:
