@@ -6,8 +6,12 @@ for each KPI the difference strategy − baseline is taken per replication and s
 paired-t 95% confidence interval; a difference of two fractions lies in [-1, 1], and its
 interval is clipped there (``Diff.ci_clipped``; other differences may have either sign and are
 not clipped, ``results.stats``). Where the interval spans zero the comparison says so
-explicitly ("no significant difference"). Strategies are ranked by one KPI (by default the
-mean lead time over all items), in its better direction.
+explicitly ("no significant difference"). Strategies are ranked by one KPI in its better
+direction, by default ``lateness_unit_days`` over all items: unit-days late summed over every
+*required* unit, an undelivered unit late until the end of the run, so a strategy cannot rank
+first by delivering less (the mean lead time counts delivered units only, issue 17).
+``delivery_warnings`` names the strategies that deliver significantly more or fewer units of an
+item than the baseline: a ranking by a KPI over delivered units alone would mislead there.
 
 Example:
     >>> import pyarrow as pa
@@ -30,10 +34,27 @@ import pyarrow as pa
 
 from results.stats import clip, difference_domain, t_interval
 
-__all__ = ["Diff", "LOWER_IS_BETTER", "better_direction", "halfwidth", "paired_differences", "rank", "t_ci"]
+__all__ = [
+    "DEFAULT_RANKING_KPI",
+    "DeliveryWarning",
+    "Diff",
+    "LOWER_IS_BETTER",
+    "better_direction",
+    "delivery_warnings",
+    "halfwidth",
+    "paired_differences",
+    "rank",
+    "t_ci",
+]
+
+DEFAULT_RANKING_KPI = "lateness_unit_days"
+"""What ``compare`` ranks by unless told: it cannot be won by delivering less."""
 
 LOWER_IS_BETTER = (
     "lead_time",
+    "lateness",  # lateness_unit_days
+    "units_late",
+    "units_undelivered",
     "wait_",
     "queue_",
     "stockout",
@@ -167,7 +188,7 @@ def paired_differences(kpis: pa.Table, baseline: str = "baseline", only: Iterabl
     return diffs
 
 
-def rank(kpis: pa.Table, kpi: str = "lead_time_mean_days", item: str | None = None) -> list[tuple[str, float]]:
+def rank(kpis: pa.Table, kpi: str = DEFAULT_RANKING_KPI, item: str | None = None) -> list[tuple[str, float]]:
     """Strategies ordered best first by the mean of ``kpi`` (over all items when ``item`` is None)."""
     by: dict[str, list[float]] = {}
     for key, by_strategy in _grouped(kpis).items():
@@ -178,3 +199,60 @@ def rank(kpis: pa.Table, kpi: str = "lead_time_mean_days", item: str | None = No
     sign = better_direction(kpi)
     means = [(s, float(np.mean(v))) for s, v in by.items() if v]
     return sorted(means, key=lambda sv: (-sign * sv[1], sv[0]))
+
+
+@dataclass(frozen=True)
+class DeliveryWarning:
+    """A strategy that delivers significantly more or fewer units of an item than the baseline."""
+
+    strategy: str
+    baseline: str
+    item: str
+    diff: Diff
+
+    @property
+    def text(self) -> str:
+        """One line naming the strategies, the item and the difference with its 95% CI."""
+        d = self.diff
+        more = "more" if d.mean > 0 else "fewer"
+        if math.isnan(d.ci_low):
+            ci = f"{d.n} replication, no CI"
+        else:
+            ci = f"95% CI {d.ci_low:+,.0f} .. {d.ci_high:+,.0f}"
+        return (
+            f"warning: {self.strategy} delivers {abs(d.mean):,.0f} {more} units of {self.item} than "
+            f"{self.baseline} ({d.strategy_mean:,.0f} vs {d.baseline_mean:,.0f}, {ci}): "
+            "KPIs over delivered units only (lead_time_mean_days...) do not compare like with like"
+        )
+
+    def as_row(self) -> dict[str, Any]:
+        """Plain dict for JSON."""
+        d = self.diff
+        return {
+            "kind": "units_delivered_differ",
+            "strategy": self.strategy,
+            "baseline": self.baseline,
+            "item": self.item,
+            "baseline_mean": d.baseline_mean,
+            "strategy_mean": d.strategy_mean,
+            "diff_mean": d.mean,
+            "ci95_low": d.ci_low,
+            "ci95_high": d.ci_high,
+            "n": d.n,
+            "message": self.text,
+        }
+
+
+def delivery_warnings(kpis: pa.Table, baseline: str = "baseline") -> list[DeliveryWarning]:
+    """Per item, the strategies whose ``units_delivered`` differs from the baseline's.
+
+    A difference counts when its paired 95% CI excludes 0 or, with a single replication (no
+    CI), when it is not 0: under common random numbers that difference is the strategy's.
+    """
+    out: list[DeliveryWarning] = []
+    for d in paired_differences(kpis, baseline, only=["units_delivered"]):
+        if d.item is None or d.node is not None or d.link is not None:
+            continue  # the whole-run row adds up different items' units
+        if d.significant or (d.n < 2 and d.mean != 0):
+            out.append(DeliveryWarning(d.strategy, baseline, d.item, d))
+    return out

@@ -1,9 +1,10 @@
 """Counters, lead times, item and unit KPIs, accumulated chunk by chunk (``results.kpi_stream``).
 
 State kept between chunks is a few numbers per lot (produced day, supplier, transit days),
-per requirement (opened, funded, filled...) and per delivered lot (its ids, quantity and
+per requirement (opened, funded, filled, lost...) and per delivered lot (its ids, quantity and
 day); the statistics over delivered lots (weighted percentiles...) are taken at the end.
-Definitions are in ``results.kpis`` (``compute_kpis``, ``lot_lead_times``).
+Definitions are in ``results.kpis`` (``compute_kpis``, ``lot_lead_times``); the KPIs over
+every required unit (Kaplan–Meier lead times, lateness) in ``results.kpi_late``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from results.kpi_arrays import EventArrays
+from results.kpi_late import fulfilment, km_quantiles
 from results.kpi_levels import KEY_SHIFT, KeyedSums, grow, pair_key
 from scenarios.schema import Scenario, Unit, due_day
 from sim.events import (
@@ -211,6 +213,11 @@ class LeadTimes:
         dl["delivered_day"] = np.concatenate([np.zeros(0), *(c["delivered_day"] for c in self.delivered)])
         return {**dl, **self._stages(dl)}
 
+    def refs_days(self) -> tuple[np.ndarray, np.ndarray]:
+        """Requirement and delivery day of each delivered lot, in the order of ``summary``."""
+        ref = np.concatenate([np.zeros(0, np.int64), *(c["ref"] for c in self.delivered)]).astype(np.int64)
+        return ref, np.concatenate([np.zeros(0), *(c["delivered_day"] for c in self.delivered)])
+
     def summary(self, n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """What item KPIs need, in slices: ``(item, qty, lead days, stage day-units)``.
 
@@ -246,6 +253,7 @@ class ItemUnits:
         self.fill_qty = np.zeros(0, dtype=np.int64)
         self.fill_t = np.zeros(0)
         self.filled = np.zeros(0, dtype=bool)
+        self.lost_qty = np.zeros(0, dtype=np.int64)  # units lost per requirement
         self.item_qty = np.zeros(0, dtype=np.int64)  # delivered units by item code + 1
         self.item_last = np.zeros(0)  # last delivery day by item code + 1
         self.unit_deliveries = KeyedSums(2)  # (unit, item) -> units, lots
@@ -260,7 +268,7 @@ class ItemUnits:
         self.req_item, self.req_qty = grow(self.req_item, n, -1), grow(self.req_qty, n, 0)
         self.need_by, self.opened = grow(self.need_by, n, np.nan), grow(self.opened, n, False)
         self.fill_qty, self.fill_t = grow(self.fill_qty, n, 0), grow(self.fill_t, n, np.nan)
-        self.filled = grow(self.filled, n, False)
+        self.filled, self.lost_qty = grow(self.filled, n, False), grow(self.lost_qty, n, 0)
         op = ev.of(REQUIREMENT_OPENED)
         op = op[ev.ref[op] >= 0]
         r = ev.ref[op]
@@ -271,6 +279,9 @@ class ItemUnits:
         r = ev.ref[fl]
         self.fill_qty[r], self.fill_t[r] = ev.qty[fl], ev.t[fl]
         self.filled[r] = True
+        ls = ev.of(LOST)
+        ls = ls[ev.ref[ls] >= 0]  # destroyed stock (ref -1) belongs to no requirement
+        np.add.at(self.lost_qty, ev.ref[ls], ev.qty[ls])
 
         dl = ev.of(DELIVERED)
         it = ev.item[dl] + 1
@@ -287,9 +298,16 @@ class ItemUnits:
             days = np.unique(np.stack([ev.node[so], ev.item[so], np.floor(ev.t[so])], axis=1), axis=0)
             self.stockout_days.update((int(a), int(b), float(c)) for a, b, c in days.tolist())
 
-    def item_kpis(self, lead_times: LeadTimes, ev_items: list[str], s: Scenario, put: Callable[..., None]) -> None:
-        """Lead times, stage shares, OTIF, fill rate and last delivery per item and overall."""
+    def item_kpis(
+        self, lead_times: LeadTimes, ev_items: list[str], s: Scenario, put: Callable[..., None], end: float
+    ) -> None:
+        """Lead times, stage shares, OTIF, fill rate, last delivery, lateness per item and overall.
+
+        ``end`` is the end of the run (days): required units undelivered then are censored
+        there (``results.kpi_late``).
+        """
         item_of, qty, lead, stage_totals = lead_times.summary(len(ev_items))
+        lot_ref, lot_day = lead_times.refs_days()
         items: list[tuple[str | None, int | None]] = [(i.id, k) for k, i in enumerate(s.items)]
         extra = sorted(set(np.unique(item_of).tolist()) - {k for _, k in items})
         items += [(ev_items[k], k) for k in extra if k >= 0]
@@ -302,6 +320,9 @@ class ItemUnits:
         opened_mask = self.opened[:n]
         item_qty = grow(self.item_qty, len(ev_items) + 1, 0)
         item_last = grow(self.item_last, len(ev_items) + 1, -np.inf)
+        opened_day = grow(lead_times.opened, n, np.nan)[:n]
+        due: np.ndarray = np.asarray(due_day(need_by), dtype=np.float64)
+        ful = fulfilment(req_qty, opened_day, due, self.lost_qty[:n], end, lot_ref, qty, lot_day)
 
         for name, code in [*items, (None, None)]:
             if code is None:
@@ -329,6 +350,16 @@ class ItemUnits:
             required = int(req_qty[rsel].sum())
             put("fill_rate", float(units) / required if required else None, name)
             put("last_delivery_day", last if math.isfinite(last) else None, name)
+            if code is not None:  # over all items: the counter of the same name
+                put("units_delivered", units, name)
+            never = int(ful.never[rsel].sum())
+            censor_days = np.concatenate([ful.censor_day[rsel], [math.inf]])
+            censor_units = np.concatenate([ful.censored[rsel], [never]])
+            for q, v in zip((50, 90), km_quantiles(ld, w, censor_days, censor_units, (0.5, 0.9)), strict=True):
+                put(f"lead_time_km_p{q}_days", None if math.isnan(v) else v, name)
+            put("units_undelivered", int(ful.undelivered[rsel].sum()), name)
+            put("units_late", int(ful.late[rsel].sum()), name)
+            put("lateness_unit_days", float(ful.lateness_unit_days[rsel].sum()), name)
 
     def unit_kpis(self, ev_items: list[str], ev_nodes: list[str], s: Scenario, put: Callable[..., None]) -> None:
         """Deliveries per (unit, item); stockout days and units short where units consume."""

@@ -146,7 +146,7 @@ class KpiStream:
 
         for key, val in self.counters.result().items():
             put(key, val)
-        self.items.item_kpis(self.lead, items, s, put)
+        self.items.item_kpis(self.lead, items, s, put, T)
         self.items.unit_kpis(items, nodes, s, put)
         self.nodes.result(nodes, T, put)
         self.links.result(links, T, put)

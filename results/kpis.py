@@ -25,7 +25,10 @@ KPIs in long format (``kpi_table``): one row per (kpi, item, node, link) with a 
 - whole run (item, node, link null): the counters of ``end_counters``.
 - per item, and over all items (item null): ``lead_time_{mean,p50,p90,p95}_days``,
   ``stage_share_<stage>`` and ``stage_mean_days_<stage>`` for each of ``STAGES``, ``otif``,
-  ``fill_rate``, ``last_delivery_day``.
+  ``fill_rate``, ``last_delivery_day``; over every *required* unit, so that delivering less
+  never looks better (``results.kpi_late``): ``lead_time_km_{p50,p90}_days`` (Kaplan–Meier,
+  undelivered units censored at the end), ``units_undelivered``, ``units_late``,
+  ``lateness_unit_days``; per item also ``units_delivered`` (over all items it is the counter).
 - per (item, unit): ``delivered_units``, ``delivered_lots``; for units with consumption:
   ``stockout_days``, ``units_short``.
 - per node: suppliers ``throughput_lots``, ``throughput_units``, ``arrivals_lots``,
@@ -104,7 +107,7 @@ KPI_NAMES: dict[str, str] = {
     "lots_produced": "lots produced",
     "requirements_closed": "requirements closed (requirement_filled)",
     "requirements_opened": "requirements opened",
-    "units_delivered": "units delivered",
+    "units_delivered": "units delivered (per item; the whole-run row adds up different items' units)",
     "units_lost": "units lost in transit",
     "units_ordered": "units under contract",
     "units_produced": "units produced",
@@ -113,6 +116,19 @@ KPI_NAMES: dict[str, str] = {
     "lead_time_p50_days": "median lead time of a delivered unit",
     "lead_time_p90_days": "90th percentile lead time of a delivered unit",
     "lead_time_p95_days": "95th percentile lead time of a delivered unit",
+    "lead_time_km_p50_days": (
+        "median lead time of a required unit, Kaplan-Meier: units undelivered at the end censored there, "
+        "lost units never delivered; null when under half of the required units were delivered (beyond the horizon)"
+    ),
+    "lead_time_km_p90_days": (
+        "90th percentile lead time of a required unit, Kaplan-Meier as lead_time_km_p50_days; "
+        "null when the curve never reaches 90% (the percentile lies beyond the horizon)"
+    ),
+    "units_undelivered": "required units not delivered by the end of the run (lost units included)",
+    "units_late": "required units not delivered by the end of their need-by date (undelivered units count as late)",
+    "lateness_unit_days": (
+        "sum over required units of max(0, delivered (or the end of the run if undelivered) - end of need-by date)"
+    ),
     **{f"stage_share_{s}": f"share of delivered units' lead time spent in {s}" for s in STAGES},
     **{f"stage_mean_days_{s}": f"mean days a delivered unit spent in {s}" for s in STAGES},
     "otif": "share of opened requirements closed in full by the end of their need-by date",

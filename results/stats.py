@@ -71,6 +71,7 @@ _EXACT: dict[str, Domain] = {
     "utilisation": _SHARE,
     "pledge_on_time_share": _SHARE,
     "stockout_days": _COUNT,
+    "lateness_unit_days": _COUNT,  # unit-days, printed as a count, never negative
     "trips": _COUNT,
     "tenders": _COUNT,
     "queue_max": _COUNT,

@@ -369,7 +369,13 @@ def compare(
         str | None, typer.Option(help="Add replications until every ranked CI half-width is within this, e.g. 5%.")
     ] = None,
     max_replications: Annotated[int, typer.Option(help="Cap for --target-halfwidth.", min=2)] = 200,
-    kpi: Annotated[str, typer.Option(help="KPI that ranks the strategies.")] = "lead_time_mean_days",
+    kpi: Annotated[
+        str,
+        typer.Option(
+            help="KPI that ranks the strategies; the default, unit-days late over every required unit "
+            "(undelivered units late until the end), cannot be won by delivering less."
+        ),
+    ] = "lateness_unit_days",
     fmt: Fmt = "table",
     jobs: Jobs = 1,
     scheduler: Scheduler = None,

@@ -2,7 +2,10 @@
 
 ``compare`` runs every strategy on the same replications (common random numbers), prints the
 paired difference of each headline KPI against the first strategy with its 95% CI, says
-"no significant difference" where the CI spans zero, and ranks the strategies. With
+"no significant difference" where the CI spans zero, and ranks the strategies (by default by
+``lateness_unit_days``, which delivering less cannot improve). It warns, naming the item,
+when a strategy delivers significantly more or fewer units than the first
+(``results.compare.delivery_warnings``; JSON ``warnings``). With
 ``--target-halfwidth`` it doubles the replications (resuming the same run directory, so the
 replications already run are kept) until the ranking KPI's CIs are narrow enough or a cap is
 reached.
@@ -39,6 +42,8 @@ __all__ = ["COMPARE_KPIS", "ParamSpec", "compare_command", "parse_params", "swee
 
 COMPARE_KPIS = (
     "units_delivered",
+    "units_late",
+    "lateness_unit_days",
     "lead_time_mean_days",
     "lead_time_p90_days",
     "otif",
@@ -156,7 +161,7 @@ def compare_command(
     First come the scenario's success criteria per strategy and the per-item rows in calendar
     dates (``sim.cli_headline``; ``items`` keeps only those items).
     """
-    from results.compare import paired_differences, rank
+    from results.compare import delivery_warnings, paired_differences, rank
     from sim.cli_headline import answer, answer_json, print_answer
 
     target = _halfwidth_target(target_halfwidth) if target_halfwidth else None
@@ -183,6 +188,7 @@ def compare_command(
         if d.node is None and d.link is None
     ]
     ranking = rank(outcome.kpis, kpi)
+    warnings = delivery_warnings(outcome.kpis, baseline)
     met, per_item = answer(exp.out_dir, exp.scenario, outcome.kpis, exp.strategies, items)
     if fmt == "json":
         doc = {
@@ -192,11 +198,15 @@ def compare_command(
             **answer_json(met, per_item),
             "differences": [d.as_row() for d in diffs],
             "ranking": [{"strategy": s, "mean": m} for s, m in ranking],
+            "ranked_by": kpi,
+            "warnings": [w.as_row() for w in warnings],
         }
         sys.stdout.write(json.dumps(doc, default=str) + "\n")
     else:
         print_answer(out, met, per_item, f"Per item and strategy ({exp.replications} replications), in calendar dates")
         out.print(paired_table(diffs, baseline, exp.replications))
+        for w in warnings:
+            out.print(w.text, markup=False, highlight=False)
         out.print(ranking_table(ranking, kpi))
         out.print(f"run directory: {exp.out_dir}", markup=False)
     return 1 if outcome.failed else 0
@@ -261,6 +271,8 @@ def _narrow(d: Any, target: tuple[float, bool]) -> bool:
     if math.isnan(d.ci_low):
         return False
     hw = (d.ci_high - d.ci_low) / 2
+    if hw == 0:  # every replication's difference the same (e.g. no lateness in any): as narrow as it gets
+        return True
     if relative:
         scale = abs(d.baseline_mean)
         return scale > 0 and hw / scale <= limit

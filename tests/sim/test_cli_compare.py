@@ -3,7 +3,8 @@
 ``small_routers`` is compared across its three strategies (baseline first) with 5
 replications, once as a table and once with ``--format json`` (both at once, in separate run
 directories). The table must show every compared KPI with the paired difference, its 95% CI
-and a verdict per strategy, then the ranking by mean lead time; the JSON document must carry
+and a verdict per strategy, then the ranking by mean lead time (``--kpi lead_time_mean_days``;
+the default ranking is tested in ``test_compare_warnings.py``); the JSON document must carry
 the same numbers, agreeing with ``results.compare`` applied to the run's ``kpis.parquet``.
 Bad compare arguments exit 2 with a message and no traceback.
 """
@@ -53,6 +54,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the table and the JSON comparison at once."""
     folder = tmp_path_factory.mktemp("compare")
     base = ["compare", str(SMALL), *(a for s in STRATEGIES for a in ("--strategy", s)), "-n", str(REPS), "--quiet"]
+    base += ["--kpi", "lead_time_mean_days"]
     procs = {
         "table": start([*base, "--out", str(folder / "table")], folder),
         "json": start([*base, "--out", str(folder / "json"), "--format", "json"], folder),
@@ -133,7 +135,9 @@ def test_json_output(outputs: dict[str, Any]) -> None:
     code, out, err = outputs["json"]
     assert code == 0, err
     doc = json.loads(out)
-    assert set(doc) == {"run", "baseline", "replications", "success", "items", "differences", "ranking"}
+    want = {"run", "baseline", "replications", "success", "items", "differences", "ranking", "ranked_by", "warnings"}
+    assert set(doc) == want and doc["ranked_by"] == "lead_time_mean_days"
+    assert doc["warnings"] == []  # every strategy delivers every unit
     assert doc["baseline"] == "baseline" and doc["replications"] == REPS
     assert Path(doc["run"]) == outputs["folder"] / "json"
     keys = {"kpi", "item", "node", "link", "strategy", "baseline_mean", "strategy_mean", "diff_mean"}

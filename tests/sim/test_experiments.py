@@ -197,7 +197,7 @@ def cli(runs: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) -> dict
     target = min(widths[2], widths[4]) * (1 + 1e-9)  # a hair above: the command computes it in its own order
     reached = next(n for n in (1, 2, 4) if widths[n] <= target)
     compare = ["compare", str(SMALL), "--strategy", "baseline", "--strategy", "bilateral", "--quiet"]
-    compare += ["--format", "json"]
+    compare += ["--format", "json", "--kpi", KPI]  # the KPI whose half-widths are worked out above
     cases: dict[str, list[str]] = {
         "halfwidth_reached": [
             *compare,
