@@ -128,14 +128,28 @@ class KpiStream:
         self.nodes.add(ev)
         self.costs.add(ev)
 
-    def finish(self) -> dict[KpiKey, float | None]:
-        """Every KPI, keyed by ``(kpi, item, node, link)`` (see ``results.kpis.compute_kpis``)."""
+    def finish(self, end: float | None = None) -> dict[KpiKey, float | None]:
+        """Every KPI, keyed by ``(kpi, item, node, link)`` (see ``results.kpis.compute_kpis``).
+
+        Args:
+            end: The end of the window when it was not known at the start (a log fed while
+                its run goes: ``RunResult.end_day``); the same numbers as ``end`` given to the
+                constructor, since no row may be later than it.
+
+        Raises:
+            ValueError: ``end`` differs from the constructor's, or a row is later than it.
+        """
         rest = self._chunker.rest()
         if rest is not None:
             self._add(rest)
+        if end is not None:
+            if self.end is not None and float(end) != self.end:
+                raise ValueError(f"end {end} given to finish, {self.end} to the constructor")
+            if self._chunker.last_t > end:
+                raise ValueError(f"a row at day {self._chunker.last_t} is later than the end, day {end}")
         s = self.s
         last = self.last_t if self.last_t is not None else 0.0
-        T = self.end if self.end is not None else max(s.horizon_days, last)
+        T = float(end) if end is not None else self.end if self.end is not None else max(s.horizon_days, last)
         items, nodes, links = (list(p.names) for p in self.pools)
         out: dict[KpiKey, float | None] = {}
 

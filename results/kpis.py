@@ -91,6 +91,7 @@ __all__ = [
     "event_arrays",
     "kpi_table",
     "kpi_table_of_part",
+    "kpi_table_of_stream",
     "lot_lead_times",
     "summarise",
     "time_weighted",
@@ -358,6 +359,17 @@ def kpi_table_of_part(
     for batch in iter_event_batches(run_dir, strategy, replication, columns=_EVENT_COLUMNS):
         stream.feed(batch)
     return _long(stream.finish(), strategy, replication)
+
+
+def kpi_table_of_stream(
+    stream: KpiStream, strategy: str = "baseline", replication: int = 0, end: float | None = None
+) -> pa.Table:
+    """``kpi_table`` of a log already fed to ``stream`` (``results.kpi_live``: while its run went).
+
+    ``stream`` holds the resolved scenario; ``end`` is the run's end day when the stream was
+    made without one (``KpiStream.finish``).
+    """
+    return _long(stream.finish(end), strategy, replication)
 
 
 def summarise(kpi_tables: pa.Table | Iterable[pa.Table]) -> pa.Table:

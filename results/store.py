@@ -41,7 +41,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -262,16 +262,30 @@ class PartWriter:
     batch). ``abort()`` stops the thread and removes the temporary file. Usable as a context
     manager: leaving the block with an exception aborts, otherwise it closes.
 
+    ``tap`` (``sim.cli_run``: a ``results.kpi_live.LiveKpis``) sees every batch, unchanged, in
+    the calling thread right after it is queued, so the KPIs are counted while the run goes and
+    while this batch is written; an error it raises is raised by ``writer(batch)``. (Counted in
+    the writer thread instead, the KPIs contend for the GIL with the simulation: at 10^5 lots of
+    the core workload engine + KPIs took 8.3 s and 430 MB, against 7.3 s and 320 MB here.)
+
     Args:
         path: The final part path (its folder must exist).
         schema: Arrow schema of the batches; the event table's by default.
         max_queued_batches: Batches waiting for the thread at most (memory bound).
+        tap: Called with each batch after it is queued (in the calling thread).
     """
 
-    def __init__(self, path: str | Path, schema: pa.Schema | None = None, max_queued_batches: int = 4) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        schema: pa.Schema | None = None,
+        max_queued_batches: int = 4,
+        tap: Callable[[pa.RecordBatch], None] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.schema = arrow_schema() if schema is None else schema
         self.max_queued_batches = max(1, max_queued_batches)
+        self.tap = tap
         self.rows = 0
         self.row_groups = 0
         self.sha256: str | None = None
@@ -320,6 +334,8 @@ class PartWriter:
             raise StoreError(f"writing {self.path} failed: {self._error}") from self._error
         self.rows += batch.num_rows
         self._queue.put(batch)
+        if self.tap is not None:
+            self.tap(batch)
 
     def _stop(self) -> None:
         # safe to call again after a KeyboardInterrupt cut it short: the sentinel is sent until
@@ -544,11 +560,17 @@ class RunStore:
             raise StoreError(f"invalid replication number: {rep!r}")
         return self.root / EVENTS_DIR / f"strategy={strategy}" / f"rep={int(rep)}.parquet"
 
-    def open_part(self, strategy: str, rep: int, max_queued_batches: int = 4) -> PartWriter:
-        """A ``PartWriter`` for (``strategy``, ``rep``), its folder created."""
+    def open_part(
+        self,
+        strategy: str,
+        rep: int,
+        max_queued_batches: int = 4,
+        tap: Callable[[pa.RecordBatch], None] | None = None,
+    ) -> PartWriter:
+        """A ``PartWriter`` for (``strategy``, ``rep``), its folder created (``tap``: see ``PartWriter``)."""
         path = self.part_path(strategy, rep)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return PartWriter(path, max_queued_batches=max_queued_batches)
+        return PartWriter(path, max_queued_batches=max_queued_batches, tap=tap)
 
     def finish_part(
         self, strategy: str, rep: int, sha256: str, rows: int, run_result: Mapping[str, Any] | None = None

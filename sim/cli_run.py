@@ -4,7 +4,10 @@ Part of the CLI composition root (it may import ``results``). Tasks run on the c
 executor (serial, processes, Dask); in the serial case each replication streams its record
 batches straight into its Parquet part, otherwise workers return Arrow IPC bytes and this
 process writes the part. Parts are recorded in the manifest as they finish (so ``--resume``
-skips them), and KPIs are recomputed from every part read back from disk, in a fixed
+skips them). Each part's KPIs are counted while it is written (``results.kpi_live``: every
+batch handed to the part writer is also fed to a ``KpiStream``), over ``[0, end day of the
+run]``; parts finished by an earlier process are read back from disk instead
+(``results.kpis.kpi_table_of_part``, the same numbers). The KPI table is in a fixed
 (strategy, replication) order, so results never depend on completion order.
 
 How a run ends is always in its manifest: ``completed``; ``failed`` (a replication deadlocked
@@ -335,6 +338,7 @@ def _brief(points: list[Any], limit: int = 3) -> str:
 def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
     import pyarrow as pa
 
+    from results.kpi_live import LiveKpis
     from results.kpis import kpi_table_of_part
     from scenarios.strategies import apply_overrides
     from sim.executors import make_executor
@@ -361,10 +365,18 @@ def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
     total = len(done) + len(tasks)
     messages: list[str] = []
     failed = 0
+    live: dict[tuple[str, int], pa.Table] = {}  # (label, rep) -> KPIs counted while the part was written
 
-    def record(key: tuple[str, int, int], result: Any, sha: str, rows: int) -> None:
+    def part_scenario(strategy: str, pt: int) -> Scenario:
+        resolved = s.with_strategy(strategy)
+        if pt >= 0 and exp.points is not None:
+            resolved = apply_overrides(resolved, exp.points[pt], ("sweep",))
+        return resolved
+
+    def record(key: tuple[str, int, int], result: Any, sha: str, rows: int, counted: LiveKpis) -> None:
         nonlocal failed
         strategy, point, rep = key
+        live[(_label(strategy, point), rep)] = counted.table(_label(strategy, point), rep, result.end_day)
         store.finish_part(_label(strategy, point), rep, sha, rows, dataclasses.asdict(result))
         if result.status in ("failed", "deadlocked"):
             failed += 1
@@ -382,7 +394,8 @@ def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
                 def tick(day: float, label: str = f"{_label(t.strategy, t.point)} rep {t.replication}") -> None:
                     bar.update(task_id, date=f"{label} {(s.start + dt.timedelta(days=day)).isoformat()}")
 
-                writer = store.open_part(_label(t.strategy, t.point), t.replication)
+                counted = LiveKpis(part_scenario(t.strategy, t.point))
+                writer = store.open_part(_label(t.strategy, t.point), t.replication, tap=counted)
                 try:
                     result = run_task_with_progress(t, writer, tick)
                     sha, rows = writer.close()
@@ -391,13 +404,14 @@ def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
                     if isinstance(exc, Exception):
                         raise TaskFailed(t.key, exc) from exc
                     raise
-                record(t.key, result, sha, rows)
+                record(t.key, result, sha, rows, counted)
                 bar.advance(task_id)
         else:
             with make_executor(exp.jobs, exp.scheduler, exp.scheduler_file) as executor:
                 for tr in submit_all(executor, tasks):
                     strategy, point, rep = tr.task_key
-                    writer = store.open_part(_label(strategy, point), rep)
+                    counted = LiveKpis(part_scenario(strategy, point))
+                    writer = store.open_part(_label(strategy, point), rep, tap=counted)
                     try:
                         with pa.ipc.open_stream(tr.ipc) as reader:
                             for batch in reader:
@@ -406,17 +420,20 @@ def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
                     except BaseException:
                         writer.abort()
                         raise
-                    record(tr.task_key, tr.result, sha, rows)
+                    record(tr.task_key, tr.result, sha, rows, counted)
                     bar.advance(task_id)
+    # parts written by an earlier process (--resume) are read back, row group by row group
+    end_days = {(p["strategy"], int(p["replication"])): p.get("end_day") for p in store.manifest.get("parts", [])}
     tables = []
     for pt in _points(exp):
         for strategy in exp.strategies:
-            resolved = s.with_strategy(strategy)
-            if pt >= 0 and exp.points is not None:
-                resolved = apply_overrides(resolved, exp.points[pt], ("sweep",))
+            label = _label(strategy, pt)
             for rep in range(exp.replications):
-                label = _label(strategy, pt)
-                k = kpi_table_of_part(exp.out_dir, resolved, label, rep)  # row group by row group
+                k = live.pop((label, rep), None)
+                if k is None:
+                    k = kpi_table_of_part(
+                        exp.out_dir, part_scenario(strategy, pt), label, rep, end_days.get((label, rep))
+                    )
                 tables.append(k)
     kpis = pa.concat_tables(tables) if tables else None
     if kpis is not None:
