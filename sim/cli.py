@@ -38,9 +38,23 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},  # every command inherits -h
     rich_markup_mode=None,  # click's help: wraps at the terminal's width, never cuts an option name
 )
-# Tables fit the terminal (COLUMNS when set); piped without COLUMNS, 160 columns.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
-out = Console(highlight=False, width=_WIDTH)
+
+
+def table_width() -> int:
+    """Columns the result tables may use: COLUMNS when set, else the terminal's; piped, 160.
+
+    Decided when a command starts (``main``), not when this module is imported: the module
+    may be imported long before, with another stdout or environment (tests, notebooks).
+    """
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else 160
+
+
+out = Console(highlight=False, width=table_width())
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ScenarioPath = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
@@ -519,6 +533,7 @@ def main() -> None:
 
     if is_command_process():
         keep_pandas_out()  # pyarrow would import it (~0.8 s) and aidflow never uses it: sim/startup.py
+    out.width = table_width()
     try:
         code = app(standalone_mode=False)
     except ScenarioError as exc:
