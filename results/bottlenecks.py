@@ -73,7 +73,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -81,7 +81,7 @@ import numpy as np
 import pyarrow as pa
 
 from results.compare import paired_differences, t_ci
-from results.kpis import EventArrays, compute_kpis, event_arrays, lot_lead_times
+from results.kpis import EventArrays, KpiKey, compute_kpis, event_arrays, lot_lead_times
 from scenarios.schema import Agency, Border, Depot, DispatchScheduled, Hub, Scenario, Supplier, effective_channel
 from sim.events import (
     ARRIVED,
@@ -126,6 +126,7 @@ __all__ = [
     "momentary_bottlenecks",
     "rank",
     "ranking_table",
+    "resource_stats",
     "resources",
     "response",
     "shifting_timeline",
@@ -943,13 +944,48 @@ def analyse(
     la = lot_lead_times(ev)
     lead = _lead_shares(ev, scenario, la, keys)
     has_lead = bool(lead) or ev.of(DELIVERED).size > 0
+    stats = resource_stats(
+        res,
+        periods,
+        T,
+        kpis,
+        lambda r, p: _supplier_stats(ev, scenario, la, r, p, T),
+        lead if has_lead else None,
+        sole,
+        shifting,
+    )
+    return Analysis(T, rule, tuple(stats), tuple(timeline), periods, tuple(mom), throughput(ev, scenario))
+
+
+def resource_stats(
+    res: Sequence[Resource],
+    periods: Mapping[str, np.ndarray],
+    T: float,
+    kpis: Mapping[KpiKey, float | None],
+    supplier: Callable[[Resource, np.ndarray], tuple[float, float, float]],
+    lead: Mapping[str, float] | None,
+    sole: Mapping[str, float],
+    shifting: Mapping[str, float],
+) -> list[ResourceStats]:
+    """Each resource's ``ResourceStats``: the one assembly of ``analyse`` and its chunked twin.
+
+    Args:
+        res: The resources, in order.
+        periods: Active periods per resource name.
+        T: Observation window in days.
+        kpis: The replication's KPIs (utilisation, queue and wait of stations and links).
+        supplier: ``(resource, periods) -> (utilisation, queue, wait)`` of a supplier line.
+        lead: Lead-time share per resource name; None when no lot was delivered (shares NaN).
+        sole: Days each resource was the sole momentary bottleneck.
+        shifting: Days each resource shared a shifting bottleneck.
+    """
     inv_T = 1.0 / T if T > 0 else math.nan
     stats: list[ResourceStats] = []
     for r in res:
         p = periods[r.name]
         active = float((p[:, 1] - p[:, 0]).sum()) * inv_T
         if r.kind == "supplier":
-            util, queue, wait = _supplier_stats(ev, scenario, la, r, p, T)
+            util, queue, wait = supplier(r, p)
         else:
             node, link = (None, r.id) if r.kind == "link" else (r.id, None)
             util = _nan(kpis.get(("utilisation", None, node, link)))
@@ -961,13 +997,13 @@ def analyse(
                 util,
                 queue,
                 wait,
-                lead.get(r.name, 0.0) if has_lead else math.nan,
+                lead.get(r.name, 0.0) if lead is not None else math.nan,
                 active,
                 sole.get(r.name, 0.0) * inv_T,
                 shifting.get(r.name, 0.0) * inv_T,
             )
         )
-    return Analysis(T, rule, tuple(stats), tuple(timeline), periods, tuple(mom), throughput(ev, scenario))
+    return stats
 
 
 # --------------------------------------------------------------------------- across replications

@@ -46,16 +46,16 @@ from results.bottlenecks import (
     _FIT,
     RULES,
     Analysis,
-    ResourceStats,
+    Resource,
     Rule,
     Throughput,
     _agency_queue,
     _at,
     _distinct,
     _levels,
-    _nan,
     _station_periods,
     momentary_bottlenecks,
+    resource_stats,
     resources,
     shifting_timeline,
 )
@@ -456,33 +456,13 @@ def finish_analysis(
         la = lead.lead_arrays(LEAD_COLUMNS)
     shares = _lead_shares(chunks, lead, la, keys, s)
     has_lead = bool(shares) or len(la["lot"]) > 0
-    inv_T = 1.0 / T if T > 0 else math.nan
-    got = kpis or {}
-    stats: list[ResourceStats] = []
-    for r in res:
-        p = periods[r.name]
-        active = float((p[:, 1] - p[:, 0]).sum()) * inv_T
-        if r.kind == "supplier":
-            util = float((p[:, 1] - p[:, 0]).sum()) / T if T > 0 else math.nan
-            queue = stream.machines[r.name].integral_to_end() / T / s.item(str(r.item)).lot_size if T > 0 else math.nan
-            wait = _supplier_wait(lead, la, stream.node_code[r.id], stream.item_code[str(r.item)])
-        else:
-            node, link = (None, r.id) if r.kind == "link" else (r.id, None)
-            util = _nan(got.get(("utilisation", None, node, link)))
-            queue = _nan(got.get(("queue_mean", None, node, link)))
-            wait = _nan(got.get(("wait_mean_days", None, node, link)))
-        stats.append(
-            ResourceStats(
-                r,
-                util,
-                queue,
-                wait,
-                shares.get(r.name, 0.0) if has_lead else math.nan,
-                active,
-                sole.get(r.name, 0.0) * inv_T,
-                shifting.get(r.name, 0.0) * inv_T,
-            )
-        )
+
+    def supplier(r: Resource, p: np.ndarray) -> tuple[float, float, float]:
+        util = float((p[:, 1] - p[:, 0]).sum()) / T if T > 0 else math.nan
+        queue = stream.machines[r.name].integral_to_end() / T / s.item(str(r.item)).lot_size if T > 0 else math.nan
+        return util, queue, _supplier_wait(lead, la, stream.node_code[r.id], stream.item_code[str(r.item)])
+
+    stats = resource_stats(res, periods, T, kpis or {}, supplier, shares if has_lead else None, sole, shifting)
     return Analysis(
         T, stream.rule, tuple(stats), tuple(timeline), periods, tuple(mom), _throughput(lead.delivered(), s)
     )
