@@ -208,29 +208,42 @@ class NodeFlow:
                 put("wip_max_lots", wip_max[c], node=nid)
                 put("sojourn_mean_days", soj_mean[c], node=nid)
             if isinstance(nd, (Hub, Border, Depot)):
-                servers = float(nd.servers)
-                put("capacity", servers, node=nid)
-                put("busy_mean", b_int[c] * inv_T, node=nid)
-                put("utilisation", b_int[c] * inv_T / servers, node=nid)
-                put("queue_mean", q_int[c] * inv_T, node=nid)
-                put("queue_max", q_max[c], node=nid)
-                put("wait_mean_days", w_mean[c], node=nid)
-                put("wait_max_days", w_max[c], node=nid)
+                put_service(put, float(nd.servers), b_int[c], q_int[c], q_max[c], w_mean[c], w_max[c], inv_T, node=nid)
             elif isinstance(nd, Agency):
-                staff = float(nd.staff)
-                put("capacity", staff, node=nid)
-                put("busy_mean", ag_busy[c] * inv_T, node=nid)
-                put("utilisation", ag_busy[c] * inv_T / staff, node=nid)
-                put("queue_mean", ag_int[c] * inv_T, node=nid)
-                put("queue_max", ag_max[c], node=nid)
-                put("wait_mean_days", ag_wmean[c], node=nid)
-                put("wait_max_days", ag_wmax[c], node=nid)
+                put_service(
+                    put, float(nd.staff), ag_busy[c], ag_int[c], ag_max[c], ag_wmean[c], ag_wmax[c], inv_T, node=nid
+                )
                 put("tenders", tenders[c], node=nid)
             elif isinstance(nd, Donor):
                 put("budget_added_eur", added[c], node=nid)
                 put("budget_committed_eur", committed[c], node=nid)
                 unlimited = getattr(nd, "budget_eur", None) == "unlimited"  # a state budget without limit
                 put("budget_left_eur", None if unlimited else added[c] - committed[c] + released[c], node=nid)
+
+
+def put_service(
+    put: Callable[..., None],
+    capacity: float,
+    busy_integral: float,
+    queue_integral: float,
+    queue_max: float,
+    wait_mean_days: float,
+    wait_max_days: float,
+    inv_T: float,
+    **where: str,
+) -> None:
+    """The seven KPIs every served resource has (station servers, agency staff, link vehicles).
+
+    ``busy_integral`` and ``queue_integral`` are time integrals over the window; ``inv_T`` is
+    one over its length; ``where`` names the resource (``node=`` or ``link=``).
+    """
+    put("capacity", capacity, **where)
+    put("busy_mean", busy_integral * inv_T, **where)
+    put("utilisation", busy_integral * inv_T / capacity, **where)
+    put("queue_mean", queue_integral * inv_T, **where)
+    put("queue_max", queue_max, **where)
+    put("wait_mean_days", wait_mean_days, **where)
+    put("wait_max_days", wait_max_days, **where)
 
 
 class LinkFlow:
@@ -279,14 +292,7 @@ class LinkFlow:
             if not lk.enabled:
                 continue
             lid = lk.id
-            vehicles = float(lk.vehicles)
-            put("capacity", vehicles, link=lid)
-            put("busy_mean", busy[c] * inv_T, link=lid)
-            put("utilisation", busy[c] * inv_T / vehicles, link=lid)
-            put("queue_mean", q_int[c] * inv_T, link=lid)
-            put("queue_max", q_max[c], link=lid)
-            put("wait_mean_days", w_mean[c], link=lid)
-            put("wait_max_days", w_max[c], link=lid)
+            put_service(put, float(lk.vehicles), busy[c], q_int[c], q_max[c], w_mean[c], w_max[c], inv_T, link=lid)
             put("trips", trips[c], link=lid)
             put("lots_carried", lots[c], link=lid)
             put("units_carried", units[c], link=lid)
