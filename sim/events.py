@@ -47,6 +47,14 @@ What each kind carries:
 - ``consumed`` / ``stockout``: unit's daily consumption / unmet demand (qty).
 - ``disruption_started`` / ``disruption_ended``: node or link, value = capacity factor.
 - ``budget_added``: node = donor, value = EUR (opening budget and tranches).
+- ``rerouted``: lot at node leaves its planned route; link = the new next link, value = the old
+  route's expected days to the destination minus the new one's (issue 15, routing).
+- ``order_placed``: a stock policy at node orders qty of item; ref = the requirement it opens,
+  value = the inventory position (on hand + on order - backorders) when it decided.
+- ``stock_received``: qty of item enters node's stock (a depot; at a unit ``delivered`` does it);
+  lot = the lot that brought it, -1 for opening stock.
+- ``stock_issued``: a depot ships qty of item from its stock as a new lot towards ref.
+- ``backorder_filled``: node, item, qty = backordered units served from stock that arrived.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ __all__ = [
     "KIND_CODE",
     "LOT_KINDS",
     "ARRIVED",
+    "BACKORDER_FILLED",
     "BUDGET_ADDED",
     "CONSUMED",
     "CONTRACT_AWARDED",
@@ -71,13 +80,17 @@ __all__ = [
     "LOADED",
     "LOST",
     "LOT_PRODUCED",
+    "ORDER_PLACED",
     "QUEUED",
     "REQUIREMENT_FILLED",
     "REQUIREMENT_OPENED",
+    "REROUTED",
     "RETURNED",
     "SERVICE_FINISHED",
     "SERVICE_STARTED",
     "STOCKOUT",
+    "STOCK_ISSUED",
+    "STOCK_RECEIVED",
     "TENDER_FINISHED",
     "TENDER_STARTED",
 ]
@@ -107,6 +120,11 @@ KINDS: tuple[str, ...] = (
     "budget_added",
     "funds_released",
     "fee_charged",
+    "rerouted",
+    "order_placed",
+    "stock_received",
+    "stock_issued",
+    "backorder_filled",
 )
 """Every kind of row, named once; the position is the kind's code."""
 
@@ -137,6 +155,11 @@ KIND_CODE: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
     BUDGET_ADDED,
     FUNDS_RELEASED,
     FEE_CHARGED,
+    REROUTED,
+    ORDER_PLACED,
+    STOCK_RECEIVED,
+    STOCK_ISSUED,
+    BACKORDER_FILLED,
 ) = range(len(KINDS))
 
 LOT_KINDS = frozenset(
