@@ -1,6 +1,7 @@
 """YAML -> Scenario: the guarded edge where a scenario file becomes a validated ``Scenario``.
 
-Reading happens in stages; a file that fails stage 1 or 2 goes no further:
+Reading happens in stages; a file that fails stage 1 or 2 goes no further (stages 1-3 are
+the YAML guards of ``scenarios.yaml_guards``, this module runs stage 4):
 
 1. bytes: at most ``MAX_BYTES`` (checked before the file is read whole), valid UTF-8, no
    control characters;
@@ -41,161 +42,44 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import stat
 import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    DocumentStartEvent,
-    MappingStartEvent,
-    NodeEvent,
-    ScalarEvent,
-    SequenceStartEvent,
-)
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from scenarios import schema
-from scenarios.errors import Problem, ScenarioError, format_path
+from scenarios.errors import Problem, ScenarioError
 from scenarios.pledges import expand_pledges
+from scenarios.positions import Loc, Positions, node_position
 from scenarios.refs import did_you_mean, id_reference_problems
 from scenarios.schema import Scenario
 from scenarios.strategies import StrategyProblem, apply_overrides, strategy_problems
+from scenarios.yaml_guards import (
+    EMPTY_FILE,
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_INT_DIGITS,
+    YAML_TAG,
+    PlainReader,
+    Stop,
+    clip,
+    compose,
+    decode,
+    read_bytes,
+    text_position,
+    yaml_problem,
+)
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "Positions", "load", "load_text", "load_with_positions"]
 
-MAX_BYTES = 5_000_000
-"""Largest scenario file accepted (bytes)."""
-MAX_DEPTH = 64
-"""Deepest nesting of mappings and sequences accepted."""
-MAX_INT_DIGITS = 4000
-"""Longest integer literal accepted (Python refuses to convert past ~4300 digits)."""
-
-Loc = tuple[str | int, ...]
-
-_YAML_TAG = "tag:yaml.org,2002:"
-# Characters YAML forbids in a stream (the same set ruamel's reader enforces).
-_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _FUNCTION_LOC = re.compile(r"^function-(?:before|after|wrap|plain)\[.*\]$", re.DOTALL)
 _ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]*$"
 _TAGS = ("kind", "dist", "rule")
 """Discriminator fields of the language's tagged unions."""
-
-
-class _Stop(Exception):
-    """Internal: a stage found problems and the file goes no further."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__()
-        self.problems = problems
-
-
-def _field_aliases() -> dict[str, str]:
-    """Python field name -> the key written in files, for the few fields with an alias."""
-    out: dict[str, str] = {}
-    for obj in vars(schema).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel):
-            for name, info in obj.model_fields.items():
-                if info.alias and info.alias != name:
-                    out[name] = info.alias
-    return out
-
-
-_ALIASES = _field_aliases()
-
-
-# --------------------------------------------------------------------------- positions
-
-
-class Positions:
-    """Line and column (1-based) of any field path of one loaded file.
-
-    ``locate`` gives the position of the value at ``loc``; when the path does not exist in the
-    file (a missing key, a default), that of the deepest ancestor that does.
-
-    Example:
-        >>> _, where = load_with_positions("scenarios/small_routers.yaml")  # doctest: +SKIP
-        >>> where.locate(("links", 0, "vehicles"))  # doctest: +SKIP
-        (130, 15)
-    """
-
-    def __init__(self, file: str, root: Node | None) -> None:
-        self.file = file
-        self._root = root
-        self._index: dict[int, dict[str, tuple[Node, Node]]] = {}
-
-    def _entries(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
-        """The mapping's (key node, value node) by key; the first of duplicate keys wins."""
-        entries = self._index.get(id(node))
-        if entries is None:
-            entries = {}
-            for knode, vnode in node.value:
-                if isinstance(knode, ScalarNode) and isinstance(knode.value, str):
-                    entries.setdefault(knode.value, (knode, vnode))
-            self._index[id(node)] = entries
-        return entries
-
-    def _walk(self, loc: Loc) -> tuple[Node | None, Node | None, int]:
-        """(value node, key node, how many elements of ``loc`` matched) of the deepest match."""
-        node, key = self._root, None
-        depth = 0
-        for part in loc:
-            if isinstance(node, MappingNode):
-                entries = self._entries(node)
-                name = str(part)
-                found = entries.get(name) or entries.get(_ALIASES.get(name, name))
-                if found is None:
-                    break
-                key, node = found
-            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                key, node = None, node.value[part]
-            else:
-                break
-            depth += 1
-        return node, key, depth
-
-    def node_at(self, loc: Loc) -> Node | None:
-        """The node at exactly ``loc``, or None when the file does not spell it out."""
-        node, _, depth = self._walk(loc)
-        return node if depth == len(loc) else None
-
-    def matched(self, loc: Loc) -> int:
-        """How many leading elements of ``loc`` exist in the file."""
-        return self._walk(loc)[2]
-
-    def locate(self, loc: Loc) -> tuple[int, int]:
-        """1-based (line, column) of the value at ``loc`` (or of its deepest existing ancestor)."""
-        node = self._walk(tuple(loc))[0]
-        return _mark(node)
-
-    def locate_key(self, loc: Loc) -> tuple[int, int]:
-        """1-based (line, column) of the key that ends ``loc``; ``locate(loc)`` if there is none."""
-        node, key, depth = self._walk(tuple(loc))
-        if depth == len(loc) and key is not None:
-            return _mark(key)
-        return _mark(node)
-
-    def path(self, loc: Loc) -> str:
-        """``loc`` as written in the file (``from_`` -> ``from``), e.g. ``links[3].from``."""
-        return format_path(tuple(_ALIASES.get(p, p) if isinstance(p, str) else p for p in loc))
-
-    def problem(self, loc: Loc, message: str, *, at_key: bool = False) -> Problem:
-        """A ``Problem`` about ``loc`` at its position in this file."""
-        line, col = self.locate_key(loc) if at_key else self.locate(loc)
-        return Problem(self.file, line, col, self.path(loc), message)
-
-
-def _mark(node: Node | None) -> tuple[int, int]:
-    if node is None or node.start_mark is None:
-        return (1, 1)
-    return (node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 # --------------------------------------------------------------------------- public API
@@ -214,9 +98,9 @@ def load_with_positions(path: str | Path) -> tuple[Scenario, Positions]:
     """``load`` plus the ``Positions`` of the file, for checks that run after validation."""
     name = str(path)
     try:
-        data = _read(Path(path), name)
+        data = read_bytes(Path(path), name)
         return _load_bytes(data, name)
-    except _Stop as stop:
+    except Stop as stop:
         raise ScenarioError(stop.problems) from None
 
 
@@ -227,356 +111,46 @@ def load_text(text: str | bytes, filename: str = "<text>") -> tuple[Scenario, Po
             try:
                 raw = text.encode("utf-8")
             except UnicodeEncodeError as exc:
-                line, col = _text_position(text, exc.start)
-                raise _Stop([Problem(filename, line, col, "", "invalid character (a lone surrogate)")]) from None
+                line, col = text_position(text, exc.start)
+                raise Stop([Problem(filename, line, col, "", "invalid character (a lone surrogate)")]) from None
         elif isinstance(text, bytes | bytearray | memoryview):
             raw = bytes(text)
         else:
-            raise _Stop([Problem(filename, 1, 1, "", f"cannot read: expected text, got {type(text).__name__}")])
+            raise Stop([Problem(filename, 1, 1, "", f"cannot read: expected text, got {type(text).__name__}")])
         return _load_bytes(raw, filename)
-    except _Stop as stop:
+    except Stop as stop:
         raise ScenarioError(stop.problems) from None
-
-
-# --------------------------------------------------------------------------- stage 1: bytes
-
-
-def _read(path: Path, name: str) -> bytes:
-    def fail(message: str) -> _Stop:
-        return _Stop([Problem(name, 1, 1, "", message)])
-
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise fail("cannot read: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read: {_os_reason(exc)}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise fail("cannot read: it is a directory")
-    if not stat.S_ISREG(st.st_mode):
-        raise fail("cannot read: not a regular file")
-    if st.st_size > MAX_BYTES:
-        raise fail(_too_large(st.st_size))
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read: {_os_reason(exc)}") from None
-    if len(data) > MAX_BYTES:
-        raise fail(_too_large(len(data)))
-    return data
-
-
-def _os_reason(exc: BaseException) -> str:
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return reason[0].lower() + reason[1:]
-
-
-def _too_large(size: int) -> str:
-    return f"the file is too large ({size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:g} MB)"
-
-
-def _text_position(text: str, index: int) -> tuple[int, int]:
-    """1-based (line, column) of character ``index`` of ``text``."""
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
-
-
-def _decode(data: bytes, file: str) -> str:
-    if len(data) > MAX_BYTES:
-        raise _Stop([Problem(file, 1, 1, "", _too_large(len(data)))])
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        start = exc.start
-        line_start = data.rfind(b"\n", 0, start) + 1
-        line = data.count(b"\n", 0, start) + 1
-        col = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
-        message = f"not valid UTF-8 (byte 0x{data[start]:02x}); save the file as UTF-8"
-        raise _Stop([Problem(file, line, col, "", message)]) from None
-    bad = _NON_PRINTABLE.search(text)
-    if bad is not None:
-        line, col = _text_position(text, bad.start())
-        message = f"control character U+{ord(bad.group()):04X} is not allowed (is this a binary file?)"
-        raise _Stop([Problem(file, line, col, "", message)])
-    return text
-
-
-# --------------------------------------------------------------------------- stage 2: events
-
-
-def _show_tag(tag: str) -> str:
-    return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
-
-
-_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
-
-
-def _flow_cut(text: str) -> int | None:
-    """Where naive bracket counting first passes ``MAX_DEPTH`` (end index), or None.
-
-    ruamel's scanner looks up to 1024 characters ahead for a possible key inside flow
-    collections, at a cost that grows with the nesting, so a 100,000-deep ``[[[[...`` takes
-    a noticeable time to refuse. Counting brackets is instant; when it suspects deep
-    nesting, ``_compose`` walks just the text up to that point to confirm.
-    """
-    depth = 0
-    for match in _FLOW_BRACKETS.finditer(text):
-        if match.group() in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return match.end()
-        elif depth:
-            depth -= 1
-    return None
-
-
-def _compose(text: str, file: str) -> Node | None:
-    """The file's node tree (None when it has no document), built only from checked events."""
-    cut = _flow_cut(text)
-    if cut is not None:
-        # The prefix's events are the file's own (bar the last few keys, which only the
-        # lookahead could reveal, and which would only add depth): a refusal there is exact.
-        try:
-            _walk_events(text[:cut], file)
-        except _Stop:
-            raise
-        except Exception:
-            pass  # the prefix ends mid-token (brackets inside a string...): walk the whole file
-    events = _walk_events(text, file)
-    return _build(events)
-
-
-def _walk_events(text: str, file: str) -> list[Any]:
-    """The parser's events, once every one has passed the guards; stops at the first refusal."""
-
-    def stop(event: Any, message: str) -> _Stop:
-        line, col = _mark_of(event.start_mark)
-        return _Stop([Problem(file, line, col, "", message)])
-
-    events: list[Any] = []
-    depth = 0
-    documents = 0
-    for event in _yaml().parse(text):
-        if isinstance(event, DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise stop(event, "a file holds one YAML document; a second one starts here")
-            version = getattr(event, "version", None)
-            if version is not None and tuple(version) != (1, 2):
-                shown = ".".join(str(v) for v in version)
-                raise stop(event, f"only YAML 1.2 is supported (the file says %YAML {shown})")
-        elif isinstance(event, AliasEvent):
-            raise stop(event, f"aliases are not allowed (*{event.anchor}); write the value out")
-        elif isinstance(event, NodeEvent):
-            if event.anchor is not None:
-                raise stop(event, f"anchors are not allowed (&{event.anchor}); write the value out")
-            tag = getattr(event, "tag", None)
-            if tag is not None:
-                raise stop(event, f"explicit tags are not allowed ({_show_tag(str(tag))})")
-            if isinstance(event, MappingStartEvent | SequenceStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise stop(event, f"nesting is deeper than {MAX_DEPTH} levels")
-            events.append(event)
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
-            events.append(event)
-    if documents == 0:
-        raise _Stop([Problem(file, 1, 1, "", _EMPTY)])
-    return events
-
-
-def _build(events: list[Any]) -> Node | None:
-    """Compose nodes from checked events, as ruamel's Composer would (minus anchors and tags).
-
-    Composing from the events already walked saves parsing the file a second time, which is
-    most of the cost of loading.
-    """
-    resolver = VersionedResolver(version=(1, 2))
-    root: Node | None = None
-    open_nodes: list[Node] = []
-    keys: list[Node | None] = []  # per open mapping: the key waiting for its value
-    for event in events:
-        node: Node
-        if isinstance(event, CollectionEndEvent):
-            open_nodes.pop().end_mark = event.end_mark
-            keys.pop()
-            continue
-        if isinstance(event, ScalarEvent):
-            tag = resolver.resolve(ScalarNode, event.value, event.implicit)
-            node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-        elif isinstance(event, MappingStartEvent):
-            tag = resolver.resolve(MappingNode, None, event.implicit)
-            node = MappingNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
-        else:
-            tag = resolver.resolve(SequenceNode, None, event.implicit)
-            node = SequenceNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
-        if not open_nodes:
-            root = node
-        elif isinstance(open_nodes[-1], SequenceNode):
-            open_nodes[-1].value.append(node)
-        elif keys[-1] is None:
-            keys[-1] = node
-        else:
-            open_nodes[-1].value.append((keys[-1], node))
-            keys[-1] = None
-        if isinstance(node, MappingNode | SequenceNode):
-            open_nodes.append(node)
-            keys.append(None)
-    return root
-
-
-def _yaml() -> YAML:
-    """A YAML 1.2 parser (and scalar constructor).
-
-    The safe pipeline rather than the round-trip one: the same events and marks, but it does
-    not gather comments (2-3x faster), and the round-trip composer marks the fold points of
-    ``>`` scalars with BEL characters in node values.
-    """
-    return YAML(typ="safe", pure=True)
-
-
-_EMPTY = "the file is empty (expected a mapping with name, start, horizon_days, items, nodes, ...)"
-
-
-def _mark_of(mark: Any) -> tuple[int, int]:
-    if mark is None:
-        return (1, 1)
-    return (int(mark.line) + 1, int(mark.column) + 1)
-
-
-def _yaml_problem(exc: MarkedYAMLError, file: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    line, col = _mark_of(mark)
-    problem = " ".join(str(exc.problem or "").split()) or "cannot parse"
-    message = f"YAML syntax error: {problem}"
-    context = " ".join(str(exc.context or "").split())
-    if context and exc.context_mark is not None and _mark_of(exc.context_mark)[0] != line:
-        message += f" ({context} that starts at line {_mark_of(exc.context_mark)[0]})"
-    if "\\t" in problem or "\t" in problem:
-        message += "; indent with spaces, not tabs"
-    return Problem(file, line, col, "", message)
-
-
-# --------------------------------------------------------------------------- stage 3: nodes
-
-
-class _Plain:
-    """Node tree -> plain Python data, collecting every problem with its position."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
-        self._scalars = _yaml().constructor
-
-    def problem(self, node: Node, loc: Loc, message: str) -> None:
-        line, col = _mark(node)
-        self.problems.append(Problem(self.file, line, col, format_path(loc), message))
-
-    def convert(self, node: Node, loc: Loc) -> Any:
-        if isinstance(node, MappingNode):
-            out: dict[str, Any] = {}
-            first: dict[str, Node] = {}
-            for knode, vnode in node.value:
-                key = self.key(knode, loc)
-                if key is None:
-                    continue
-                if key in first:
-                    line = _mark(first[key])[0]
-                    self.problem(knode, (*loc, key), f"duplicate key {key!r} (first at line {line})")
-                    continue
-                first[key] = knode
-                out[key] = self.convert(vnode, (*loc, key))
-            return out
-        if isinstance(node, SequenceNode):
-            return [self.convert(child, (*loc, i)) for i, child in enumerate(node.value)]
-        return self.scalar(node, loc)
-
-    def key(self, node: Node, loc: Loc) -> str | None:
-        if not isinstance(node, ScalarNode):
-            kind = "a mapping" if isinstance(node, MappingNode) else "a list"
-            self.problem(node, loc, f"mapping keys must be strings (got {kind})")
-            return None
-        tag = str(node.tag)
-        if tag == _YAML_TAG + "merge":
-            self.problem(node, loc, "merge keys (<<) are not supported; write the keys out")
-            return None
-        if tag != _YAML_TAG + "str" or not isinstance(node.value, str):
-            self.problem(node, loc, f"mapping keys must be strings (got {_clip(str(node.value))}); quote it")
-            return None
-        return node.value
-
-    def scalar(self, node: Node, loc: Loc) -> Any:
-        tag = str(node.tag)
-        text = str(node.value)
-        if tag == _YAML_TAG + "str":
-            return text
-        if tag == _YAML_TAG + "int":
-            digits = sum(ch.isdigit() for ch in text)
-            if digits > MAX_INT_DIGITS:
-                self.problem(node, loc, f"number too large ({digits} digits)")
-                return None
-        try:
-            value = self._scalars.construct_object(node, deep=True)
-        except (ValueError, OverflowError, ArithmeticError):
-            what = "number" if tag in (_YAML_TAG + "int", _YAML_TAG + "float") else "date"
-            self.problem(node, loc, f"not a valid {what} (got {_clip(text)})")
-            return None
-        except Exception as exc:  # anything ruamel's constructor can throw: the scalar is unusable
-            self.problem(node, loc, f"cannot read this value ({type(exc).__name__}: {_clip(str(exc))})")
-            return None
-        return _plain_scalar(value)
-
-
-def _plain_scalar(value: Any) -> Any:
-    """Strip ruamel's subclasses so pydantic only ever sees built-in types."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, dt.datetime):
-        return dt.datetime(
-            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, value.tzinfo
-        )
-    if isinstance(value, dt.date):
-        return dt.date(value.year, value.month, value.day)
-    return str(value)
 
 
 # --------------------------------------------------------------------------- stage 4: model
 
 
 def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
-    text = _decode(data, file)
+    text = decode(data, file)
     try:
-        root = _compose(text, file)
+        root = compose(text, file)
     except MarkedYAMLError as exc:
-        raise _Stop([_yaml_problem(exc, file)]) from None
-    except _Stop:
+        raise Stop([yaml_problem(exc, file)]) from None
+    except Stop:
         raise
     except Exception as exc:  # ruamel's reader and odd corners: never let them escape
-        raise _Stop([Problem(file, 1, 1, "", f"cannot parse: {type(exc).__name__}: {_clip(str(exc), 200)}")]) from None
+        raise Stop([Problem(file, 1, 1, "", f"cannot parse: {type(exc).__name__}: {clip(str(exc), 200)}")]) from None
 
-    if root is None or (isinstance(root, ScalarNode) and root.value == "" and str(root.tag) == _YAML_TAG + "null"):
-        raise _Stop([Problem(file, 1, 1, "", _EMPTY)])
+    if root is None or (isinstance(root, ScalarNode) and root.value == "" and str(root.tag) == YAML_TAG + "null"):
+        raise Stop([Problem(file, 1, 1, "", EMPTY_FILE)])
     if not isinstance(root, MappingNode):
-        line, col = _mark(root)
-        kind = "a list" if isinstance(root, SequenceNode) else _clip(str(root.value))
-        raise _Stop([Problem(file, line, col, "", f"the top level must be a mapping of scenario keys (got {kind})")])
+        line, col = node_position(root)
+        kind = "a list" if isinstance(root, SequenceNode) else clip(str(root.value))
+        raise Stop([Problem(file, line, col, "", f"the top level must be a mapping of scenario keys (got {kind})")])
 
-    plain = _Plain(file)
+    plain = PlainReader(file)
     data_tree = plain.convert(root, ())
     positions = Positions(file, root)
     try:
         scenario = Scenario.model_validate(data_tree)
         if plain.problems:  # the data read around them is valid: they are all there is to say
-            raise _Stop(_sorted(plain.problems))
-    except _Stop:
+            raise Stop(_sorted(plain.problems))
+    except Stop:
         raise
     except ValidationError as exc:
         errors: list[dict[str, Any]] = [dict(e) for e in exc.errors(include_url=False)]
@@ -592,15 +166,15 @@ def _load_bytes(data: bytes, file: str) -> tuple[Scenario, Positions]:
         if not any(e.get("type") == "reference" for e in errors):  # fields failed: references were not checked
             refs = [positions.problem(tuple(loc), message) for loc, message in _raw_references(data_tree)]
             problems = _one_per_place(problems, refs)
-        raise _Stop(_sorted(problems)) from None
+        raise Stop(_sorted(problems)) from None
     except Exception as exc:  # a bug in a validator: still a ScenarioError, and say so
-        raise _Stop(
+        raise Stop(
             [Problem(file, 1, 1, "", f"internal error while validating ({type(exc).__name__}: {exc})")]
         ) from None
 
     strategy = _strategy_problems(scenario, positions)
     if strategy:
-        raise _Stop(_sorted(strategy))
+        raise Stop(_sorted(strategy))
     return scenario, positions
 
 
@@ -669,7 +243,7 @@ def _try_override(scenario: Scenario, index: int, path: str) -> str | None:
             return exc.message
         return f"makes {first[0].path or 'the scenario'} invalid: {first[0].message}"
     except Exception as exc:
-        return f"cannot apply ({type(exc).__name__}: {_clip(str(exc))})"
+        return f"cannot apply ({type(exc).__name__}: {clip(str(exc))})"
     return None
 
 
@@ -879,9 +453,9 @@ def _got(value: Any, loc: Loc, positions: Positions) -> str:
     """What the planner wrote at ``loc`` (the source text when the file spells it out)."""
     node = positions.node_at(loc)
     if isinstance(node, ScalarNode) and isinstance(node.value, str):
-        if str(node.tag) == _YAML_TAG + "str":
-            return repr(_clip(node.value))
-        return _clip(node.value) or "null"
+        if str(node.tag) == YAML_TAG + "str":
+            return repr(clip(node.value))
+        return clip(node.value) or "null"
     if isinstance(node, MappingNode):
         return "a mapping"
     if isinstance(node, SequenceNode):
@@ -908,9 +482,5 @@ def _show(value: Any, quote: bool = True) -> str:
     if isinstance(value, list | tuple):
         return "a list"
     if isinstance(value, str):
-        return repr(_clip(value)) if quote else _clip(value)
+        return repr(clip(value)) if quote else clip(value)
     return type(value).__name__
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
