@@ -343,7 +343,7 @@ def trace(
 ) -> None:
     """Print a lot's or requirement's timeline: each wait and the resource waited for, and what made it late."""
     from results.store import read_events
-    from results.trace import end_of_run, lineage
+    from results.replay import end_of_run, lineage
     from sim.cli_trace import print_lineage
 
     _check_format(fmt)

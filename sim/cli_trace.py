@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from results.trace import Lineage
+    from results.replay import Lineage
     from scenarios.schema import Scenario
 
 __all__ = ["print_lineage", "verdict"]

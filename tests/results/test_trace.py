@@ -39,8 +39,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from results.replay import lineage, lineages
-from results.trace import end_of_run
+from results.replay import end_of_run, lineage, lineages
 from scenarios.schema import Scenario
 from sim.cli_trace import print_lineage
 from sim.run import run

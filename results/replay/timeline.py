@@ -1,6 +1,6 @@
 """The data of a lineage: stages by place, the timeline of work and waits, waits per resource.
 
-``results.trace`` builds these from the event log (its module docstring defines every step
+``results.replay.lineage`` builds these from the event log (its module docstring defines every step
 kind); ``sim.cli_trace`` prints them. ``Lineage.to_dict`` gives plain JSON-able data, each
 step and wait with its ``label`` in words.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scenarios.schema import due_day
 
 if TYPE_CHECKING:
-    from results.replay import Row
+    from results.replay.columns import Row
 
 __all__ = ["STEP_LABELS", "Lineage", "Stage", "Step", "Timeline", "Wait", "summarise"]
 

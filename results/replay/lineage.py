@@ -35,8 +35,8 @@ need-by date (``scenarios.schema.due_day``): at the ``requirement_filled`` row, 
 at the end of the run (lateness so far). Its timeline is that of its *critical part*: the lot
 that finished last, or, not filled, the units still waiting for a contract or for production.
 
-The data classes live in ``results.timeline``; ``results.replay`` re-exports ``lineage``,
-``lineages``, ``Lineage``, ``Stage``, ``Step`` and ``Wait``.
+The data classes live in ``results.replay.timeline``; ``results.replay`` re-exports
+``lineage``, ``lineages``, ``end_of_run``, ``Lineage``, ``Stage``, ``Step`` and ``Wait``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ import bisect
 import math
 from typing import TYPE_CHECKING, Any
 
-from results.timeline import STEP_LABELS, Lineage, Stage, Step, Timeline, Wait, summarise
+from results.replay.columns import EventColumns, event_columns, requirement_namer
+from results.replay.state import ReplayError
+from results.replay.timeline import STEP_LABELS, Lineage, Stage, Step, Timeline, Wait, summarise
 from scenarios.schema import due_day
 from sim.events import (
     ARRIVED,
@@ -66,7 +68,6 @@ from sim.events import (
 )
 
 if TYPE_CHECKING:
-    from results.replay import EventColumns
     from scenarios.schema import Scenario
 
 __all__ = ["STEP_LABELS", "Lineage", "Stage", "Step", "Wait", "end_of_run", "lineage", "lineages"]
@@ -96,10 +97,8 @@ class _Index:
     """Per requirement, contract, lot, line and vehicle: the rows of one log."""
 
     def __init__(self, c: EventColumns, scenario: Scenario | None, end: float | None) -> None:
-        from results.replay import _req_namer
-
         self.c = c
-        self.rid = _req_namer(scenario)
+        self.rid = requirement_namer(scenario)
         self.end = max(end if end is not None else -math.inf, c.t[-1] if c.n else 0.0)
         self.opened: dict[int, int] = {}
         self.funded: dict[int, float] = {}
@@ -213,8 +212,6 @@ class _Index:
         c = self.c
         rows = self.lot_rows.get(lot)
         if not rows:
-            from results.replay import ReplayError
-
             raise ReplayError(f"no lot {lot} in the log")
         first = rows[0]
         ref, supplier = c.ref[first], c.node[first]
@@ -368,8 +365,6 @@ class _Index:
         c = self.c
         oi = self.opened.get(ref)
         if oi is None:
-            from results.replay import ReplayError
-
             raise ReplayError(f"requirement {self.rid(ref)} never opened in the log")
         qty = c.qty[oi] or 0
         fi = self.filled.get(ref)
@@ -483,9 +478,7 @@ def lineages(
 
     ``rows`` of each lineage stay empty unless ``with_rows`` (they are the bulk of the work).
     """
-    from results.replay import _columns
-
-    idx = _Index(_columns(log), scenario, end)
+    idx = _Index(event_columns(log), scenario, end)
     return {lot: idx.lot_lineage(lot, with_rows) for lot in sorted(idx.lot_rows)}
 
 
@@ -518,11 +511,9 @@ def lineage(
     Raises:
         ReplayError: neither or both of ``lot`` and ``requirement``; no such lot or requirement.
     """
-    from results.replay import ReplayError, _columns
-
     if (lot is None) == (requirement is None):
         raise ReplayError("give exactly one of a lot or a requirement")
-    idx = _Index(_columns(log), scenario, end)
+    idx = _Index(event_columns(log), scenario, end)
     if lot is not None:
         if lot not in idx.lot_rows:
             n = len(idx.lot_rows)
@@ -534,8 +525,6 @@ def lineage(
 
 
 def _resolve_requirement(requirement: str | int | None, scenario: Scenario | None, idx: _Index) -> int:
-    from results.replay import ReplayError
-
     if isinstance(requirement, int):
         ref = requirement
     else:
