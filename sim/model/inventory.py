@@ -289,8 +289,7 @@ class StockPoint:
         st = self.station
         capped = st is not None and st.cap != math.inf
         ctx.stock[self.key] = self.on_hand() - qty
-        r.ordered += qty
-        ctx.count("units_ordered", qty)
+        r.ordered += qty  # no contract: ``units_ordered`` counts contracted units (``contract_awarded``)
         while qty > 0:
             q = min(lot_size, qty)
             qty -= q
@@ -361,6 +360,7 @@ def policy_process(ctx: Context, point: StockPoint, opening: int) -> Generator[s
     tick.callbacks = []
     env.schedule(tick, REVIEW, 0.0)
     yield tick
+    ctx.stock[point.key] = opening  # a policy's stock is known from day 0, even at 0 (as the log's opening row)
     ctx.put(point.c_received, -1, opening, -1, -1, NAN)
     pol = point.policy
     if point.kind in (_SS, _RQ):

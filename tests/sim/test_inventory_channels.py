@@ -93,3 +93,15 @@ def test_the_event_budget_counts_the_lots_policies_may_order() -> None:
     s = load(Path(__file__).resolve().parent / "inventory" / "rq_poisson.yaml")
     without = apply_overrides(s, {"nodes.brigade.stock_policies": {}})
     assert default_event_budget(s) - default_event_budget(without) == round(100 * 1200 * (1 + 4 / 1000) * 3)
+
+
+def test_the_log_rebuilds_the_engine_end_state_with_stock_policies(run_logged: Runner) -> None:
+    """``--verify``: the replay folds consumed, backorder_filled, stock_issued and stock_received
+    (lot -1: the opening stock) into stock, so it rebuilds units' and depots' stock and counters."""
+    from results.replay.fold import end_state_from_log
+    from results.replay.verify import diff_end_states
+
+    here = Path(__file__).resolve().parent / "inventory"
+    for name in ("s_s_every_two_days", "depot_chain", "depot_scarcity"):
+        lg = run_logged(load(here / f"{name}.yaml"))
+        assert diff_end_states(lg.result.end, end_state_from_log(lg.table, lg.scenario)) == [], name
