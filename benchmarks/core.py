@@ -53,7 +53,7 @@ def run_scenario(scenario: Any, path: str | Path, replication: int = 0) -> tuple
 
     The wall time covers the run and closing the Parquet file (every row on disk), not the build.
     """
-    from results.store import PartWriter
+    from results.store.part_writer import PartWriter
     from sim.run import run
 
     t0 = time.perf_counter()

@@ -474,7 +474,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, png_dir: st
         results.store.StoreError: ``run_dir`` is not a readable run directory.
     """
     from results.report_data import load_run
-    from results.store import atomic_write_text
+    from results.store.atomic import atomic_write_text
 
     run_dir = Path(run_dir)
     data = load_run(run_dir)

@@ -41,7 +41,7 @@ def ranking(data: RunData) -> list[dict[str, Any]]:
     ``utilisation``, ``queue_mean``, ``wait_mean_days``, ``lead_time_share``, ``sole_share``,
     ``shifting_share``, ``bottleneck_share``, ``top_in``, ``n``...), None where undefined.
     """
-    from results.bottlenecks import rank, ranking_table
+    from results.bottlenecks.ranking import rank, ranking_table
 
     analyses = list(data.detail.analyses.values())
     return ranking_table(rank(analyses)).to_pylist() if analyses else []
@@ -103,7 +103,7 @@ def timeline(data: RunData, rows: list[dict[str, Any]]) -> Fig | None:
     replication: per stretch, the resource that was the momentary bottleneck longest, and the
     other resources saturated most of it. Resources are in ``rows`` (ranking) order.
     """
-    from results.bottlenecks import dominant_timeline, timeline_table
+    from results.bottlenecks.timeline import dominant_timeline, timeline_table
 
     analyses = data.detail.analyses
     if not analyses:

@@ -9,7 +9,7 @@ periods) of each replication. Everything is a pure function of the files; nothin
 engine. Detailed projections (lead times, WIP, utilisation, flows, bottlenecks) are of the
 *primary* strategy (``baseline`` when the run has it) so a run of many strategies stays cheap to
 report. Parts are never read whole (``results.part_stream``, ``results.report_detail``,
-``results.bottlenecks_stream``): memory is a chunk of rows plus a few numbers per lot of the part
+``results.bottlenecks.stream``): memory is a chunk of rows plus a few numbers per lot of the part
 being read (10^6 lots: about 410 MB peak for ``aidflow report``, against 7.3 GB reading parts
 whole), with the same numbers.
 
@@ -199,7 +199,7 @@ class RunData:
 
 
 def _load_scenario(run_dir: Path) -> Scenario:
-    from results.store import SCENARIO_FILE, StoreError
+    from results.store.layout import SCENARIO_FILE, StoreError
     from scenarios.errors import ScenarioError
     from scenarios.load import load
 
@@ -214,7 +214,7 @@ def _load_scenario(run_dir: Path) -> Scenario:
 
 def _parts(run_dir: Path, manifest: dict[str, Any]) -> list[tuple[str, int, float | None]]:
     """(strategy, replication, end day) of every part file present, in (strategy, rep) order."""
-    from results.store import EVENTS_DIR
+    from results.store.layout import EVENTS_DIR
 
     end: dict[tuple[str, int], float | None] = {}
     for p in manifest.get("parts", []):
@@ -251,7 +251,7 @@ def _kpi_table_of_part(run_dir: Path, scenario: Scenario, strategy: str, rep: in
     of_part = getattr(kpis_module, "kpi_table_of_part", None)
     if of_part is not None:
         return of_part(run_dir, scenario, strategy, rep, end=end)
-    from results.store import read_events
+    from results.store.reading import read_events
 
     ev = kpis_module.event_arrays(
         read_events(run_dir, strategy, rep),
@@ -278,7 +278,8 @@ def load_run(run_dir: str | Path, batch_rows: int | None = None) -> RunData:
 
     from results.part_stream import CHUNK_ROWS, last_time, part_chunks
     from results.report_detail import Curves, DetailAccumulator
-    from results.store import KPIS_FILE, StoreError, read_manifest
+    from results.store.layout import KPIS_FILE, StoreError
+    from results.store.run_store import read_manifest
 
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)

@@ -98,7 +98,7 @@ class _Part:
     """The projections of one part of the primary strategy, fed chunk by chunk."""
 
     def __init__(self, s: Scenario, day_edges: np.ndarray, week_edges: np.ndarray, end: float, rule: str) -> None:
-        from results.bottlenecks_stream import BottleneckStream
+        from results.bottlenecks.stream import BottleneckStream
         from results.lead_stream import LeadStream
 
         self.s = s
@@ -218,7 +218,7 @@ class DetailAccumulator:
         """Project one part: ``chunks(columns)`` gives its chunks (called twice: the lead-time shares
         of the bottleneck analysis take a second pass); ``end`` is its observation window's
         end; ``kpis`` its KPIs over ``[0, end]``; ``also`` sees every chunk of the first pass."""
-        from results.bottlenecks_stream import FIRST_PASS, LEAD_COLUMNS, finish_analysis
+        from results.bottlenecks.stream import FIRST_PASS, LEAD_COLUMNS, finish_analysis
 
         part = _Part(self.s, self.day_edges, self.week_edges, end, "saturated")
         for ev in chunks(FIRST_PASS):

@@ -41,7 +41,7 @@ def sweep_section(run_dir: Path, manifest: dict[str, Any], scenario: Any) -> tup
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from results.store import StoreError
+    from results.store.layout import StoreError
 
     path = Path(run_dir) / "sweep.parquet"
     if not path.is_file():

@@ -96,7 +96,8 @@ def find_runs(path: str | Path) -> list[RunDir]:
     Raises:
         SqlError: ``path`` does not exist.
     """
-    from results.store import MANIFEST, StoreError, read_manifest
+    from results.store.layout import MANIFEST, StoreError
+    from results.store.run_store import read_manifest
 
     root = Path(path)
     if not root.exists():

@@ -115,7 +115,7 @@ def delivered_by(run_dir: str | Path, strategy: str, rep: int, wanted: list[tupl
     Raises:
         results.store.StoreError: no such part, or it cannot be read.
     """
-    from results.store import iter_event_batches
+    from results.store.reading import iter_event_batches
 
     out = [0] * len(wanted)
     if not wanted:

@@ -36,7 +36,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from scenarios.refs import did_you_mean, id_reference_problems
-from scenarios.schema_inventory import Allocation, Consumption, StockPolicy, inventory_problems
 
 __all__ = [
     "MAX_QTY",
@@ -483,10 +482,6 @@ class Product(_Strict):
         [],
         description="Lower unit prices from a quantity on, by increasing `min_qty` (applied to the quantity tendered).",
     )
-    allocation: Allocation = Field(
-        default=Allocation(rule="priority"),
-        description="Which order the line's next lot goes to: by `priority` then award order (the default), `fifo` or `fair_share`.",
-    )
 
 
 class Supplier(_NodeBase):
@@ -530,18 +525,9 @@ class Border(_Handling):
 
 
 class Depot(_Handling):
-    """A depot inside Ukraine; with stock policies it holds stock and issues it to units (issue 14)."""
+    """A depot inside Ukraine."""
 
     kind: Literal["depot"] = Field(description="Node kind: `depot` (a depot inside Ukraine).")
-    initial_stock: dict[Id, NonNegQty] = Field(
-        {}, description="Units of each item in stock at start (items with a stock policy).", json_schema_extra={"unit": "units"}
-    )
-    stock_policies: dict[Id, StockPolicy] = Field(
-        {}, description="Replenishment policy per item id; none: lots pass through without stock."
-    )
-    allocation: Allocation = Field(
-        default=Allocation(rule="fifo"), description="Who gets scarce stock first among the units' waiting orders."
-    )
 
 
 class Unit(_NodeBase):
@@ -553,12 +539,6 @@ class Unit(_NodeBase):
     )
     initial_stock: dict[Id, NonNegQty] = Field(
         {}, description="Units of each item in stock at start, by item id.", json_schema_extra={"unit": "units"}
-    )
-    consumption: dict[Id, Consumption] = Field(
-        {}, description="Random consumption per item id (an item is in this or in `consumption_per_day`)."
-    )
-    stock_policies: dict[Id, StockPolicy] = Field(
-        {}, description="Replenishment policy per item id; none: the unit only receives its requirements."
     )
 
 
@@ -1145,5 +1125,4 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
     from scenarios.pledges import pledge_problems
 
     problems += pledge_problems(s, in_horizon, cites)
-    problems += inventory_problems(s)
     return problems

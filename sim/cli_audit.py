@@ -66,7 +66,7 @@ FormatOpt = Annotated[str, typer.Option("--format", help="Output: table or json.
 
 def _part(run_dir: Path, strategy: str | None, rep: int) -> tuple[str, dict[str, Any]]:
     """The manifest entry of the chosen part (AidflowError if the run directory or part is missing)."""
-    from results.store import read_manifest
+    from results.store.run_store import read_manifest
 
     if not run_dir.exists():
         raise AuditError(f"{run_dir}: no such run directory")
@@ -180,7 +180,7 @@ def state(
 ) -> None:
     """Print the state of a run at a date, rebuilt from its event log: queues, vehicles, stock, budgets."""
     from results.replay import Replay
-    from results.store import read_events
+    from results.store.reading import read_events
 
     _check_format(fmt)
     strategy, part = _part(run, strategy, rep)
@@ -342,7 +342,7 @@ def trace(
     fmt: FormatOpt = "table",
 ) -> None:
     """Print a lot's or requirement's timeline: each wait and the resource waited for, and what made it late."""
-    from results.store import read_events
+    from results.store.reading import read_events
     from results.replay import end_of_run, lineage
     from sim.cli_trace import print_lineage
 

@@ -154,7 +154,7 @@ def bottlenecks(
     """Rank the bottlenecks, show when they bind, bound the throughput, and measure the response to added capacity."""
     from rich.console import Console
 
-    from results.bottlenecks import RULES
+    from results.bottlenecks.active_period import RULES
 
     if fmt not in ("table", "json"):
         raise BottleneckError(f"--format: must be table or json (got {fmt!r})")
@@ -203,7 +203,7 @@ def bottlenecks(
 
 
 def _analyse(run_dir: Path, label: str, reps: int, scenario: Scenario, rule: str) -> list[Analysis]:
-    from results.bottlenecks_stream import analyse_part
+    from results.bottlenecks.stream import analyse_part
 
     return [analyse_part(run_dir, label, rep, scenario, rule=cast("Rule", rule)) for rep in range(reps)]
 
@@ -227,17 +227,10 @@ def _from_scenario(
 ) -> BottleneckReport:
     from network.capacity import bounds
     from network.horizon import horizon_bounds
-    from results.bottlenecks import (
-        Addition,
-        BadAddition,
-        Change,
-        Variant,
-        capacity_change,
-        dominant_timeline,
-        rank,
-        response,
-        throughput_vs_bound,
-    )
+    from results.bottlenecks.bound import throughput_vs_bound
+    from results.bottlenecks.ranking import rank
+    from results.bottlenecks.response import Addition, BadAddition, Change, Variant, capacity_change, response
+    from results.bottlenecks.timeline import dominant_timeline
     from scenarios.strategies import StrategyProblem, apply_overrides
     from sim.cli import default_run_dir, load_checked
     from sim.cli_run import Experiment, execute
@@ -376,7 +369,9 @@ def _binds(row: RankRow) -> bool:
 def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
     from network.capacity import bounds
     from network.horizon import horizon_bounds
-    from results.bottlenecks import dominant_timeline, rank, throughput_vs_bound
+    from results.bottlenecks.bound import throughput_vs_bound
+    from results.bottlenecks.ranking import rank
+    from results.bottlenecks.timeline import dominant_timeline
     from results.store import StoreError, read_manifest
     from scenarios.load import load
     from scenarios.strategies import apply_overrides
@@ -407,7 +402,7 @@ def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
     )
     if not reps:
         raise BottleneckError(f"{run_dir}: no finished part of {label!r}")
-    from results.bottlenecks_stream import analyse_part
+    from results.bottlenecks.stream import analyse_part
 
     analyses = [analyse_part(run_dir, label, r, s, rule=cast("Rule", rule)) for r in reps]
     ranking = rank(analyses)

@@ -298,7 +298,7 @@ def sweep_command(
     import pyarrow as pa
 
     from results.kpis import summarise
-    from results.store import atomic_write_parquet
+    from results.store.atomic import atomic_write_parquet
     from results.sweep import point_label
 
     outcome = execute(exp, err)
@@ -348,7 +348,7 @@ def sweep_command(
 
 def _record_sweep(exp: Experiment, specs: list[ParamSpec], labels: list[str], target: Target | None) -> None:
     """The manifest's ``sweep``: the parameters, each point's values and label, the target."""
-    from results.store import RunStore
+    from results.store.run_store import RunStore
 
     assert exp.points is not None
     points = [

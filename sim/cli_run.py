@@ -186,7 +186,7 @@ def interrupted(exp: Experiment, store: Any = None) -> RunInterrupted:
     has stopped by then). Commands that do more than one ``execute`` (``bottlenecks``) call it
     for a Ctrl-C that lands between two.
     """
-    from results.store import RunStore
+    from results.store.run_store import RunStore
 
     with _sigint_ignored():
         if store is None:
@@ -256,7 +256,8 @@ def open_store(exp: Experiment, root_seed: int) -> Any:
     Raises:
         StoreError: not a run directory, or a resume that would mix two runs (exit 2).
     """
-    from results.store import MANIFEST, TMP_PREFIX, RunStore, StoreError, read_manifest
+    from results.store.layout import MANIFEST, TMP_PREFIX, StoreError
+    from results.store.run_store import RunStore, read_manifest
 
     s = exp.scenario
     sha = hashlib.sha256(exp.scenario_path.read_bytes()).hexdigest()

@@ -46,7 +46,6 @@ from sim.model.context import Context, ReqState
 from sim.model.demand import donor_budget, requirement_process, requirement_stream
 from sim.model.disruptions import Target, random_disruption, scheduled_disruption
 from sim.model.handling import Station
-from sim.model.inventory import start_inventory, uses_inventory
 from sim.model.procurement import Agency, agency_process
 from sim.model.production import Line, line_process
 from sim.model.transport import Carrier, start_dispatcher
@@ -274,19 +273,8 @@ def build_context(
             for item_id, q in n.initial_stock.items():
                 ctx.stock[(k, ii[item_id])] = q
             for item_id, per_day in n.consumption_per_day.items():
-                if per_day > 0 and item_id not in n.stock_policies:  # with a policy: sim.model.inventory
+                if per_day > 0:
                     env.process(consumption(ctx, k, ii[item_id], per_day))
-
-    # random consumption, stock policies, allocation rules (issue 14)
-    if uses_inventory(s):
-        base = len(s.nodes) + len(s.requirements)  # bilateral lead times of policies' orders: after the requirements'
-        start_inventory(
-            ctx,
-            s,
-            router,
-            agencies,
-            lambda k, f: streams.sampler("tender", base + k, s.node(f).bilateral_lead_days),
-        )
 
     # disruptions
     for k, d in enumerate(s.disruptions):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from results.kpis import kpi_table
-from results.store import RunStore, read_events
+from results.store.reading import read_events
+from results.store.run_store import RunStore
 from scenarios.schema import Scenario
 from sim.cli_run import resolved_yaml
 from sim.run import run

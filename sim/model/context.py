@@ -213,6 +213,5 @@ class Context:
         return n
 
     def open_lots(self) -> int:
-        """Lots produced or issued from a depot's stock and neither delivered, lost nor taken into a depot's stock."""
-        c = self.counters
-        return self.lots_produced + c.get("lots_issued", 0) - self.lots_done - c.get("lots_stocked", 0)
+        """Lots produced and neither delivered nor lost."""
+        return self.lots_produced - self.lots_done

@@ -21,13 +21,12 @@ from sim.events import CONSUMED, REQUIREMENT_FILLED, STOCKOUT
 if TYPE_CHECKING:
     from sim.model.context import Context, Lot, ReqState
 
-__all__ = ["close_if_done", "consumption", "deliverer", "lot_lost"]
+__all__ = ["consumption", "deliverer", "lot_lost"]
 
 NAN = math.nan
 
 
-def close_if_done(ctx: Context, r: ReqState) -> None:
-    """Log ``requirement_filled`` once every ordered unit of ``r`` is delivered or lost."""
+def _close_if_done(ctx: Context, r: ReqState) -> None:
     if not r.closed and r.funded and r.ordered == r.qty and r.delivered + r.lost == r.qty:
         r.closed = True
         code = ctx.log.code(REQUIREMENT_FILLED, item=r.item, node=r.unit)
@@ -49,7 +48,7 @@ def deliverer(ctx: Context, unit: int) -> Callable[[Lot], None]:
         ctx.lots_done += 1
         ctx.units_delivered += qty
         if r.delivered + r.lost == r.qty:
-            close_if_done(ctx, r)
+            _close_if_done(ctx, r)
 
     return deliver
 
@@ -60,7 +59,7 @@ def lot_lost(ctx: Context, lot: Lot) -> None:
     r.lost += lot.qty
     ctx.lots_done += 1
     ctx.units_lost += lot.qty
-    close_if_done(ctx, r)
+    _close_if_done(ctx, r)
 
 
 def consumption(ctx: Context, unit: int, item: int, per_day: float) -> Generator[simpy.Event, Any, None]:

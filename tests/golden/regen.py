@@ -45,7 +45,7 @@ def golden_kpis(name: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     from results.kpis import kpi_table
-    from results.store import PartWriter
+    from results.store.part_writer import PartWriter
     from scenarios.load import load
     from sim.run import run
 

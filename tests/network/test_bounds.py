@@ -155,7 +155,8 @@ def test_horizon_capacities_per_resource() -> None:
 def test_small_routers_stays_within_its_horizon_bound() -> None:
     """The library case of the issue: routers shipped from stock ran at 126.8% of the rate bound."""
     from network.capacity import bounds
-    from results.bottlenecks import analyse, throughput_vs_bound
+    from results.bottlenecks.analysis import analyse
+    from results.bottlenecks.bound import throughput_vs_bound
 
     s = load("scenarios/small_routers.yaml")
     log, result = run(s)

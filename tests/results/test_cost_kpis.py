@@ -24,7 +24,7 @@ import pytest
 
 from results.costs import donor_budget_series
 from results.kpis import KPI_NAMES, compute_kpis
-from results.store import read_events
+from results.store.reading import read_events
 from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.run import run

@@ -25,7 +25,8 @@ import results.kpis as kpis_module
 from results.kpi_live import LiveKpis
 from results.kpi_stream import KpiStream
 from results.kpis import kpi_table_of_part
-from results.store import PartWriter, read_manifest
+from results.store.part_writer import PartWriter
+from results.store.run_store import read_manifest
 from scenarios.load import load
 from scenarios.schema import Scenario
 from scenarios.strategies import apply_overrides

@@ -25,7 +25,9 @@ from strategies import scenarios
 from results.kpi_levels import Levels, Pairs
 from results.kpi_stream import KpiKey, KpiStream
 from results.kpis import compute_kpis, kpi_table, kpi_table_of_part
-from results.store import RunStore, StoreError, iter_event_batches, read_events
+from results.store.layout import StoreError
+from results.store.reading import iter_event_batches, read_events
+from results.store.run_store import RunStore
 from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.run import run

@@ -26,7 +26,9 @@ from results.kpis import (
     time_weighted,
     weighted_quantile,
 )
-from results.store import RunStore, read_events, table_sha256
+from results.store.hashing import table_sha256
+from results.store.reading import read_events
+from results.store.run_store import RunStore
 from scenarios.load import load
 from scenarios.schema import Scenario
 from scenarios.strategies import apply_overrides

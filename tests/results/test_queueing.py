@@ -26,7 +26,8 @@ import pytest
 from scipy import stats
 
 from results.kpis import compute_kpis, kpi_table, summarise
-from results.store import RunStore, read_events
+from results.store.reading import read_events
+from results.store.run_store import RunStore
 from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.run import RunResult, run

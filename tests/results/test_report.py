@@ -25,7 +25,7 @@ from results.report_data import (
     step_average,
     summary_index,
 )
-from results.store import TMP_PREFIX, StoreError
+from results.store.layout import TMP_PREFIX, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "scenarios" / "small_routers.yaml"
@@ -133,8 +133,10 @@ def test_report_sections_and_figures(multi_report: str) -> None:
 
 def test_bottlenecks_are_the_active_period_analysis(multi_run: Path, multi_report: str) -> None:
     """The ranking, its chart and the timeline of replication 0 are those of ``results.bottlenecks``."""
-    from results.bottlenecks import analyse, rank
-    from results.store import read_events, read_manifest
+    from results.bottlenecks.analysis import analyse
+    from results.bottlenecks.ranking import rank
+    from results.store.reading import read_events
+    from results.store.run_store import read_manifest
     from scenarios.load import load
 
     scenario = load(multi_run / "scenario.resolved.yaml")  # the scenario as written: the baseline

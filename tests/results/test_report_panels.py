@@ -19,7 +19,7 @@ from rundirs import make_run_dir
 
 from results.report import build_report, report_context
 from results.report_data import Detail, load_run, summary_index
-from results.store import read_events
+from results.store.reading import read_events
 from scenarios.load import load
 from scenarios.schema import Scenario
 

@@ -17,14 +17,15 @@ import pyarrow as pa
 import pytest
 from rundirs import make_run_dir
 
-from results.bottlenecks import _momentary_heap, analyse, momentary_bottlenecks
-from results.bottlenecks_stream import analyse_chunks, analyse_part
+from results.bottlenecks.analysis import analyse
+from results.bottlenecks.momentary import _momentary_heap, momentary_bottlenecks
+from results.bottlenecks.stream import analyse_chunks, analyse_part
 from results.costs import donor_budget_series
 from results.kpis import compute_kpis, event_arrays, lot_lead_times
 from results.lead_stream import LeadStream
 from results.part_stream import StepAverage, part_chunks, table_chunks
 from results.report_data import load_run, step_average
-from results.store import read_events
+from results.store.reading import read_events
 from scenarios.load import load
 from sim.events import LOADED, QUEUED, SERVICE_STARTED
 from sim.run import run
@@ -145,7 +146,7 @@ def test_step_average_by_chunks_is_bit_for_bit() -> None:
 
 
 def test_momentary_by_blocks_equals_the_heap_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    import results.bottlenecks as b
+    import results.bottlenecks.momentary as b
 
     monkeypatch.setattr(b, "_BLOCK", 3)  # blocks of instants cut stretches too
     rng = np.random.default_rng(3)
@@ -186,11 +187,13 @@ def test_report_never_reads_a_whole_part(run_dir: Path, monkeypatch: pytest.Monk
     import pyarrow.parquet as pq
 
     import results.store
+    import results.store.reading
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a whole event part was read")
 
     monkeypatch.setattr(results.store, "read_events", refuse)
+    monkeypatch.setattr(results.store.reading, "read_events", refuse)
     monkeypatch.setattr(pq.ParquetFile, "read", refuse)
     data = load_run(run_dir, batch_rows=64)
     assert data.replications == {"baseline": [0, 1], "alternate_crossing": [0, 1]}

@@ -13,7 +13,7 @@ import pytest
 from rundirs import make_run_dir
 
 from results.sql import SqlError, connect, find_runs, query
-from results.store import read_events
+from results.store.reading import read_events
 from scenarios.load import load
 
 ROOT = Path(__file__).resolve().parents[2]

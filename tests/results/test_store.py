@@ -17,18 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from results.store import (
-    TMP_PREFIX,
-    PartWriter,
-    RunStore,
-    StoreError,
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    read_events,
-    read_manifest,
-    table_sha256,
-)
+from results.store.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from results.store.hashing import table_sha256
+from results.store.layout import TMP_PREFIX, StoreError
+from results.store.part_writer import PartWriter
+from results.store.reading import read_events
+from results.store.run_store import RunStore, read_manifest
 from scenarios.errors import AidflowError
 from scenarios.load import load
 from scenarios.schema import Scenario
@@ -295,7 +289,7 @@ def test_a_killed_run_leaves_no_unreadable_file(tmp_path: Path) -> None:
         import dataclasses, os
         from scenarios.load import load
         from sim.run import run
-        from results.store import RunStore
+        from results.store.run_store import RunStore
 
         s = load({str(SMALL)!r})
         store = RunStore({str(root)!r}, scenario_name=s.name)

@@ -17,7 +17,7 @@ from rundirs import make_run_dir
 
 import sim.cli
 from results.replay import end_state_from_log, lineages, state_at
-from results.store import read_events
+from results.store.reading import read_events
 from scenarios.load import load
 from sim.cli_audit import parse_at, register
 

@@ -19,7 +19,7 @@ import typer
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from results.bottlenecks import BadAddition
+from results.bottlenecks.response import BadAddition
 from scenarios.errors import AidflowError
 from sim.cli_bottlenecks import BottleneckError, register
 

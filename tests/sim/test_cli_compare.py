@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from results.compare import paired_differences, rank
-from results.store import read_manifest
+from results.store.run_store import read_manifest
 from sim.cli_compare import COMPARE_KPIS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,7 +38,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from results.compare import paired_differences
-from results.store import read_events, read_manifest, table_sha256
+from results.store.hashing import table_sha256
+from results.store.reading import read_events
+from results.store.run_store import read_manifest
 from scenarios.load import load
 from scenarios.schema import Border, Scenario
 

@@ -27,7 +27,9 @@ import pytest
 from rich.console import Console
 
 from results.compare import halfwidth
-from results.store import read_events, read_manifest, table_sha256
+from results.store.hashing import table_sha256
+from results.store.reading import read_events
+from results.store.run_store import read_manifest
 from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.cli_run import Experiment, execute

@@ -119,7 +119,7 @@ def test_bottleneck_reader_counts_the_servers_left(run_logged: Callable) -> None
     busy; the "saturated" rule (busy >= servers left, work present) finds no active period in the
     window. Flooring 1.5 to 1 server would call it saturated whenever a lot is in service.
     """
-    from results.bottlenecks import active_periods
+    from results.bottlenecks.active_period import active_periods
 
     d = scenario(3, 0.5, "depot")
     slow = d.model_copy(

@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from results.store import TMP_PREFIX
+from results.store.layout import TMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "scenarios" / "small_routers.yaml"

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pytest
 
 from results.replay import Replay, load_run_scenario
-from results.store import read_events
+from results.store.reading import read_events
 from scenarios.load import load
 from scenarios.schema import Scenario
 from tests.rundirs import make_run_dir

@@ -56,7 +56,7 @@ def aidflow_stats(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[fl
     """Per replication of the engine: lead-time statistics from the log read back from Parquet."""
     import pyarrow.parquet as pq
 
-    from results.store import PartWriter
+    from results.store.part_writer import PartWriter
     from sim.run import run
 
     scenario = core_scenario(SPEC)

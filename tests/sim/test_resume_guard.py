@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from results.store import read_manifest
+from results.store.run_store import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "scenarios" / "tiny.yaml"

@@ -30,7 +30,10 @@ import pyarrow.parquet as pq
 import pytest
 from ruamel.yaml import YAML
 
-from results.store import TMP_PREFIX, read_events, read_manifest, sha256_file, table_sha256
+from results.store.hashing import sha256_file, table_sha256
+from results.store.layout import TMP_PREFIX
+from results.store.reading import read_events
+from results.store.run_store import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 FPV = ROOT / "scenarios" / "fpv_drones_2024_2025.yaml"

@@ -103,7 +103,7 @@ def test_bottleneck_reader_sees_one_lane_per_truck(run_logged: Callable) -> None
 
     Counting each lot in service as a busy lane would read 3 busy lanes out of 2 for a day.
     """
-    from results.bottlenecks import active_periods
+    from results.bottlenecks.active_period import active_periods
 
     d = scenario("vehicle").model_dump(by_alias=True)
     border = next(n for n in d["nodes"] if n["id"] == "border")

@@ -1,4 +1,4 @@
-"""The bottleneck analysis (``results.bottlenecks.analyse``) of an event part read chunk by chunk.
+"""The bottleneck analysis (``results.bottlenecks.analysis.analyse``) of an event part read chunk by chunk.
 
 ``analyse_part`` gives the same :class:`results.bottlenecks.Analysis` as ``analyse`` of the
 whole table, with memory bounded by a chunk of rows plus what is per lot (a few numbers per
@@ -21,7 +21,7 @@ rounding).
 Example:
     >>> from scenarios.load import load
     >>> from sim.run import run
-    >>> from results.bottlenecks import analyse
+    >>> from results.bottlenecks.analysis import analyse
     >>> from results.kpis import compute_kpis
     >>> from results.part_stream import table_chunks
     >>> s = load("scenarios/small_routers.yaml")
@@ -42,23 +42,20 @@ from typing import Any
 
 import numpy as np
 
-from results.bottlenecks import (
+from results.bottlenecks.active_period import (
     _FIT,
     RULES,
-    Analysis,
-    Resource,
     Rule,
-    Throughput,
     _agency_queue,
     _at,
     _distinct,
     _levels,
     _station_periods,
-    momentary_bottlenecks,
-    resource_stats,
-    resources,
-    shifting_timeline,
 )
+from results.bottlenecks.analysis import resource_stats
+from results.bottlenecks.momentary import momentary_bottlenecks, shifting_timeline
+from results.bottlenecks.resources import Resource, resources
+from results.bottlenecks.stats import Analysis, Throughput
 from results.kpis import EventArrays, KpiKey
 from results.lead_stream import LeadStream
 from scenarios.schema import DispatchScheduled, Scenario
@@ -308,7 +305,7 @@ class BottleneckStream:
 def _lead_shares(
     chunks: Chunks, lead: LeadStream, la: dict[str, np.ndarray], names: dict[tuple[str, int, int], str], s: Scenario
 ) -> dict[str, float]:
-    """``results.bottlenecks._lead_shares`` with a second pass over the part for the node and link times."""
+    """``results.bottlenecks.analysis._lead_shares`` with a second pass over the part for the node and link times."""
     if len(la["lot"]) == 0:
         return {}
     lots = la["lot"]
@@ -365,7 +362,7 @@ def _lead_shares(
 
 
 def _throughput(d: dict[str, np.ndarray], s: Scenario) -> dict[str, Throughput]:
-    """``results.bottlenecks.throughput`` from the delivered rows."""
+    """``results.bottlenecks.analysis.throughput`` from the delivered rows."""
     out: dict[str, Throughput] = {}
     for k, it in enumerate(s.items):
         m = d["item"] == k
@@ -486,7 +483,7 @@ def kpis_of_part(
             (r["kpi"], r["item"], r["node"], r["link"]): r["value"]
             for r in table.select(["kpi", "item", "node", "link", "value"]).to_pylist()
         }
-    from results.store import read_events
+    from results.store.reading import read_events
 
     return kpis_module.compute_kpis(
         kpis_module.event_arrays(read_events(run_dir, strategy, rep), scenario), scenario, end
