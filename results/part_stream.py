@@ -68,7 +68,7 @@ def part_batches(
     import pyarrow.parquet as pq
 
     import results.store as store
-    from results.store import EVENTS_DIR, StoreError
+    from results.store.layout import EVENTS_DIR, StoreError
 
     pool = pa.default_memory_pool()
     by_group = getattr(store, "iter_event_batches", None)
@@ -98,7 +98,7 @@ def last_time(run_dir: str | Path, strategy: str, rep: int) -> float:
     """The part's last ``t`` (0 for an empty part), from the last row group read alone."""
     import pyarrow.parquet as pq
 
-    from results.store import EVENTS_DIR, StoreError
+    from results.store.layout import EVENTS_DIR, StoreError
 
     path = Path(run_dir) / EVENTS_DIR / f"strategy={strategy}" / f"rep={rep}.parquet"
     try:

@@ -342,8 +342,8 @@ def trace(
     fmt: FormatOpt = "table",
 ) -> None:
     """Print a lot's or requirement's timeline: each wait and the resource waited for, and what made it late."""
-    from results.store.reading import read_events
     from results.replay import end_of_run, lineage
+    from results.store.reading import read_events
     from sim.cli_trace import print_lineage
 
     _check_format(fmt)
@@ -376,7 +376,7 @@ def export(
     rep: Annotated[int | None, typer.Option("--rep", help="Only this replication.", min=0)] = None,
 ) -> None:
     """Export the event log as OCEL 2.0 (object-centric, for process mining) or flat CSV."""
-    from results.export import export_run
+    from results.export.run_dir import export_run
 
     if not run.exists():
         raise AuditError(f"{run}: no such run directory")

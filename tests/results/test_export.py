@@ -15,15 +15,9 @@ import pyarrow.csv as pacsv
 import pytest
 from rundirs import make_run_dir
 
-from results.export import (
-    OCEL2_JSON_SCHEMA,
-    ExportError,
-    events_csv_table,
-    export_run,
-    ocel_document,
-    write_ocel_json,
-    write_ocel_sqlite,
-)
+from results.export.ocel import OCEL2_JSON_SCHEMA, ocel_document
+from results.export.run_dir import ExportError, export_run
+from results.export.writers import events_csv_table, write_ocel_json, write_ocel_sqlite
 from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.run import run
