@@ -8,7 +8,9 @@ For one item, the supply graph becomes a flow network (design.md section 6, "sta
   ``servers / mean service days * lot_size`` (lots per day times units per lot; unlimited when
   the mean service time is 0); a node with ``serve: vehicle`` serves a vehicle's load per job,
   so its jobs per day carry up to the largest load of whole lots of a vehicle coming in;
-- each enabled link carries ``vehicles * lots_per_vehicle * lot_size / round_trip_days``, where
+- each enabled link (under ``routing.policy: on_departure``, each link of a route the policy may
+  plan, ``network.routing.routed_links``: its static routes and the ``k_paths`` alternatives;
+  under ``static`` every enabled link, a looser bound that holds for either policy) carries ``vehicles * lots_per_vehicle * lot_size / round_trip_days``, where
   ``lots_per_vehicle = floor(capacity_m3 / (volume_m3 * lot_size))``; a ``scheduled`` link is
   also capped at ``vehicles * lots_per_vehicle * lot_size / every_days`` and the smaller value
   holds; a link whose round trip takes 0 days is unlimited (unless a lot does not fit: 0);
@@ -58,7 +60,7 @@ from typing import Any
 import networkx as nx
 
 from network.build import HANDLING_KINDS, build_graph, lots_per_vehicle
-from network.routing import Router, makers, suitable_suppliers
+from network.routing import Router, makers, routed_links, suitable_suppliers
 from scenarios.schema import Item, Scenario
 
 __all__ = [
@@ -182,7 +184,10 @@ def flow_network(
         if data.get("kind") in HANDLING_KINDS:
             cap = node_units_per_day(data, it) * vehicle_load_lots(scenario, graph, n, it)
             resources.append((("in", n), ("out", n), f"node:{n}", cap))
+    usable = routed_links(graph, scenario)
     for u, v, data in sorted(graph.edges(data=True), key=lambda e: e[2]["link_index"]):
+        if usable is not None and data["link"] not in usable:
+            continue  # no route of the routing policy takes it
         resources.append((tail(u), head(v), f"link:{data['link']}", link_units_per_day(data, it)))
 
     aux = nx.DiGraph()

@@ -13,7 +13,9 @@ Errors (a run would stall or be meaningless):
 - ``unreachable``: a requirement's unit unreachable from every suitable supplier of its item
   (at ``requirements[i].unit``);
 - ``lot_too_big``: a lot of an item does not fit in one vehicle of a link on a route the item
-  takes (at ``links[i].capacity_m3``);
+  may take (at ``links[i].capacity_m3``): its static route from each supplier that reaches
+  the unit, and under ``routing.policy: on_departure`` every alternative a lot may switch to
+  on the way (``network.routing.plan_routes_from``);
 - ``cycle``: a cycle among the physical nodes (at ``links[i]``, the cycle's first link in file
   order);
 - ``earmark``: a funding donor whose earmarks exclude the requirement's item
@@ -63,7 +65,7 @@ from typing import Literal
 
 from network.build import PHYSICAL_KINDS, lot_volume_m3, lots_per_vehicle, supply_graph
 from network.graph import Attrs, Digraph, find_cycle, strongly_connected_components
-from network.routing import Router, makers, suitable_suppliers
+from network.routing import RoutePlan, Router, makers, plan_routes_from, route_plan, suitable_suppliers
 from scenarios.errors import format_path
 from scenarios.schema import Donor, Scenario, Strategy, Supplier, Unit, effective_channel
 from scenarios.strategies import StrategyProblem, apply_overrides
@@ -105,8 +107,10 @@ def _supplier_label(scenario: Scenario, channel: str, item: str) -> str:
     return "non-domestic supplier" if foreign else "supplier"
 
 
-def _supply_checks(scenario: Scenario, router: Router) -> tuple[list[Check], list[Check], list[Check]]:
-    """``no_supplier``, ``unreachable`` and ``lot_too_big`` findings."""
+def _supply_checks(
+    scenario: Scenario, router: Router, plan: RoutePlan | None = None
+) -> tuple[list[Check], list[Check], list[Check]]:
+    """``no_supplier``, ``unreachable`` and ``lot_too_big`` findings (``plan``: the alternatives, if any)."""
     none_found: list[Check] = []
     unreachable: list[Check] = []
     too_big: dict[tuple[int, str], Check] = {}
@@ -132,7 +136,12 @@ def _supply_checks(scenario: Scenario, router: Router) -> tuple[list[Check], lis
         item = scenario.item(req.item)
         lot_m3 = lot_volume_m3(item)
         for sup in reaching:
-            for link_id in router.route(sup, req.unit):
+            if plan is None:
+                used: tuple[str, ...] = router.route(sup, req.unit)
+            else:
+                ids = plan_routes_from(router.graph, plan, sup, req.unit)
+                used = tuple(dict.fromkeys(x for rid in ids for x in plan.routes[rid]))
+            for link_id in used:
                 j = link_index[link_id]
                 cap = scenario.links[j].capacity_m3
                 if (j, item.id) not in too_big and lots_per_vehicle(cap, lot_m3) == 0:
@@ -255,7 +264,8 @@ def check(scenario: Scenario, graph: Digraph | None = None) -> list[Check]:
     if graph is None:
         graph = supply_graph(scenario)
     router = Router(graph, scenario.policy.routing_weight)
-    none_found, unreachable, too_big = _supply_checks(scenario, router)
+    plan = route_plan(graph, scenario) if scenario.routing.policy != "static" else None
+    none_found, unreachable, too_big = _supply_checks(scenario, router, plan)
     return [
         *none_found,
         *unreachable,

@@ -19,6 +19,23 @@ Also here: which suppliers may serve a requirement (:func:`suitable_suppliers`) 
 table of routes for every (supplier, unit) pair of an item (:func:`route_table`, used by
 ``aidflow graph``).
 
+Alternative routes (issue 15, ``routing.policy: on_departure``): :func:`alternatives` gives the
+``k`` shortest simple paths between two nodes (networkx's ``shortest_simple_paths``, Yen's
+algorithm, on the same weights; networkx is imported only then, so a ``static`` run never
+loads it). :func:`route_plan` numbers every route a run may plan, once, when the run is built:
+
+- route ids ``0 .. m-1`` are the static routes, one per (supplier, unit) pair with a route,
+  suppliers and then units in file order (the route a lot starts on under either policy);
+- then, for every *decision node* (a supplier, hub, border or depot with two or more enabled
+  links out) and every unit it reaches, in file order, its ``k`` alternatives, shortest first;
+  a route already numbered keeps its id.
+
+The numbering is a pure function of the resolved scenario; the engine copies the table into the
+run's result (``RunResult.routes``: id -> link ids), where a ``rerouted`` row's ``vehicle``
+column points (see ``sim.model.routing``). :func:`routed_links` is the set of links some
+route of the policy may use: the flow bound (``network.capacity``) and the lot-size check
+(``network.checks``) look at exactly those.
+
 Example:
     >>> import datetime as dt
     >>> from scenarios.schema import Scenario
@@ -54,11 +71,17 @@ from scenarios.schema import Requirement, Scenario, Supplier, effective_channel
 
 __all__ = [
     "WEIGHTS",
+    "RoutePlan",
     "RouteRow",
     "Router",
+    "alternatives",
+    "decision_nodes",
     "makers",
+    "route_plan",
     "route_table",
+    "plan_routes_from",
     "route_total",
+    "routed_links",
     "suitable_suppliers",
 ]
 
@@ -212,6 +235,155 @@ class Router:
     def cache_size(self) -> int:
         """Number of (origin, destination) pairs solved so far (found or not)."""
         return len(self._cache)
+
+    def edge_weight(self, u: str, v: str, data: dict[str, Any]) -> float:
+        """The weight of edge ``(u, v)`` as this router counts it (an unknown value outweighs every known one)."""
+        return self._weight(u, v, data)
+
+
+def alternatives(
+    graph: Digraph, origin: str, destination: str, k: int, weight: str = "transit_days"
+) -> list[tuple[str, ...]]:
+    """Up to ``k`` simple routes from ``origin`` to ``destination``, shortest first (link ids).
+
+    networkx's ``shortest_simple_paths`` (Yen's algorithm) on a copy of the graph with the
+    router's weights (:class:`Router`: an unknown weight outweighs every known one), so the
+    order is deterministic: by total weight, ties in the order networkx finds them.
+
+    Args:
+        graph: The supply graph (plain or networkx).
+        origin: Node the lot is at.
+        destination: Node it must reach.
+        k: How many routes at most (>= 1).
+        weight: Edge attribute to minimise.
+
+    Returns:
+        Link-id tuples (empty list when no route exists or a node is unknown; ``[()]`` when
+        origin is the destination).
+
+    Example:
+        >>> from network.graph import SupplyGraph
+        >>> g = SupplyGraph({"scenario": "x"})
+        >>> for n in "shbu":
+        ...     g.add_node(n)
+        >>> g.add_edge("s", "h", link="sh", transit_days=1.0); g.add_edge("h", "u", link="hu", transit_days=1.0)
+        >>> g.add_edge("s", "b", link="sb", transit_days=1.0); g.add_edge("b", "u", link="bu", transit_days=3.0)
+        >>> alternatives(g, "s", "u", 3)
+        [('sh', 'hu'), ('sb', 'bu')]
+    """
+    if origin not in graph or destination not in graph:
+        return []
+    if origin == destination:
+        return [()]
+    import networkx as nx  # only routing with alternatives needs it (start-up time of a static run)
+
+    router = Router(graph, weight)
+    g = nx.DiGraph()
+    g.add_nodes_from(graph.nodes)
+    for u, nbrs in graph.succ.items():
+        for v, data in nbrs.items():
+            g.add_edge(u, v, w=router.edge_weight(u, v, dict(data)), link=data["link"])
+    out: list[tuple[str, ...]] = []
+    try:
+        for path in nx.shortest_simple_paths(g, origin, destination, weight="w"):
+            out.append(tuple(g.edges[u, v]["link"] for u, v in itertools.pairwise(path)))
+            if len(out) >= k:
+                break
+    except nx.NetworkXNoPath:
+        return []
+    return out
+
+
+def decision_nodes(graph: Digraph, scenario: Scenario) -> tuple[str, ...]:
+    """Suppliers and handling nodes with two or more enabled links out, in file order: where a lot may choose."""
+    kinds = ("supplier", "hub", "border", "depot")
+    return tuple(n.id for n in scenario.nodes if n.kind in kinds and n.id in graph and len(graph.succ[n.id]) >= 2)
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """Every route a run may plan, numbered once (see the module docstring).
+
+    Attributes:
+        routes: Route id -> link ids in travel order.
+        static: (supplier, unit) -> id of its static (shortest) route.
+        choices: (decision node, unit) -> ids of its alternatives, shortest first (empty under ``static``).
+    """
+
+    routes: tuple[tuple[str, ...], ...]
+    static: dict[tuple[str, str], int]
+    choices: dict[tuple[str, str], tuple[int, ...]]
+
+
+def route_plan(graph: Digraph, scenario: Scenario) -> RoutePlan:
+    """The routes of ``scenario`` under its ``routing`` policy (static routes, then alternatives).
+
+    Args:
+        graph: The scenario's supply graph.
+        scenario: The resolved scenario (its ``routing`` and ``policy.routing_weight`` are read).
+
+    Returns:
+        The :class:`RoutePlan`; under ``static`` only the static routes.
+    """
+    weight = scenario.policy.routing_weight
+    router = Router(graph, weight)
+    units = [n.id for n in scenario.nodes if n.kind == "unit"]
+    ids: dict[tuple[str, ...], int] = {}
+    static: dict[tuple[str, str], int] = {}
+
+    def number(route: tuple[str, ...]) -> int:
+        return ids.setdefault(route, len(ids))
+
+    for n in scenario.nodes:
+        if n.kind != "supplier":
+            continue
+        for u in units:
+            if router.reachable(n.id, u):
+                route = router.route(n.id, u)
+                if route:
+                    static[(n.id, u)] = number(route)
+    choices: dict[tuple[str, str], tuple[int, ...]] = {}
+    if scenario.routing.policy != "static":
+        for node in decision_nodes(graph, scenario):
+            for u in units:
+                found = [r for r in alternatives(graph, node, u, scenario.routing.k_paths, weight) if r]
+                if found:
+                    choices[(node, u)] = tuple(number(r) for r in found)
+    return RoutePlan(tuple(ids), static, choices)
+
+
+def plan_routes_from(graph: Digraph, plan: RoutePlan, supplier: str, unit: str) -> tuple[int, ...]:
+    """Ids of every route a lot from ``supplier`` to ``unit`` may plan, ascending (empty if unreachable).
+
+    Its static route, and the alternatives of each decision node any of those leaves from,
+    transitively: a lot follows its planned route and may switch only at a decision node.
+    """
+    start = plan.static.get((supplier, unit))
+    if start is None:
+        return ()
+    origin_of = {data["link"]: u for u, nbrs in graph.succ.items() for data in nbrs.values()}
+    seen = {start}
+    todo = [start]
+    while todo:
+        for link in plan.routes[todo.pop()]:
+            for rid in plan.choices.get((origin_of[link], unit), ()):
+                if rid not in seen:
+                    seen.add(rid)
+                    todo.append(rid)
+    return tuple(sorted(seen))
+
+
+def routed_links(graph: Digraph, scenario: Scenario) -> set[str] | None:
+    """Links some route of the routing policy may use, or None when any link may be (no restriction known).
+
+    Under ``static``: None (the bounds and checks have always looked at every enabled link or
+    at the static routes themselves). Under ``on_departure``: the links of the static routes
+    and of every alternative of every decision node (:func:`route_plan`).
+    """
+    if scenario.routing.policy == "static":
+        return None
+    plan = route_plan(graph, scenario)
+    return {link for route in plan.routes for link in route}
 
 
 def route_total(graph: Digraph, nodes: tuple[str, ...], attr: str) -> float | None:

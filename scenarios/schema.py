@@ -36,6 +36,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from scenarios.refs import did_you_mean, id_reference_problems
+from scenarios.schema_routing import Routing
+from scenarios.schema_inventory import Allocation, Consumption, StockPolicy, inventory_problems
 
 __all__ = [
     "MAX_QTY",
@@ -482,6 +484,10 @@ class Product(_Strict):
         [],
         description="Lower unit prices from a quantity on, by increasing `min_qty` (applied to the quantity tendered).",
     )
+    allocation: Allocation = Field(
+        default=Allocation(rule="priority"),
+        description="Which order the line's next lot goes to: by `priority` then award order (the default), `fifo` or `fair_share`.",
+    )
 
 
 class Supplier(_NodeBase):
@@ -525,9 +531,18 @@ class Border(_Handling):
 
 
 class Depot(_Handling):
-    """A depot inside Ukraine."""
+    """A depot inside Ukraine; with stock policies it holds stock and issues it to units (issue 14)."""
 
     kind: Literal["depot"] = Field(description="Node kind: `depot` (a depot inside Ukraine).")
+    initial_stock: dict[Id, NonNegQty] = Field(
+        {}, description="Units of each item in stock at start (items with a stock policy).", json_schema_extra={"unit": "units"}
+    )
+    stock_policies: dict[Id, StockPolicy] = Field(
+        {}, description="Replenishment policy per item id; none: lots pass through without stock."
+    )
+    allocation: Allocation = Field(
+        default=Allocation(rule="fifo"), description="Who gets scarce stock first among the units' waiting orders."
+    )
 
 
 class Unit(_NodeBase):
@@ -539,6 +554,12 @@ class Unit(_NodeBase):
     )
     initial_stock: dict[Id, NonNegQty] = Field(
         {}, description="Units of each item in stock at start, by item id.", json_schema_extra={"unit": "units"}
+    )
+    consumption: dict[Id, Consumption] = Field(
+        {}, description="Random consumption per item id (an item is in this or in `consumption_per_day`)."
+    )
+    stock_policies: dict[Id, StockPolicy] = Field(
+        {}, description="Replenishment policy per item id; none: the unit only receives its requirements."
     )
 
 
@@ -913,6 +934,10 @@ class Scenario(_Strict):
     pledges: list[Pledge] = Field([], description="Donors' announced promises; each becomes or names requirements.")
     disruptions: list[Disruption] = Field([], description="Scheduled and random outages of nodes and links.")
     policy: Policy = Field(default=Policy(), description="Scenario-wide policy choices.")
+    routing: Routing = Field(
+        default=Routing(),
+        description="How lots choose their route: `static` (fixed shortest) or `on_departure` (by expected time).",
+    )
     strategies: list[Strategy] = Field([], description="Named overlays of this scenario, compared by `compare`.")
     success: list[Success] = Field(
         [], description="Criteria of the scenario's question, each checked in every replication (`run`, `compare`)."
@@ -1125,4 +1150,5 @@ def reference_problems(s: Scenario) -> list[tuple[Loc, str]]:
     from scenarios.pledges import pledge_problems
 
     problems += pledge_problems(s, in_horizon, cites)
+    problems += inventory_problems(s)
     return problems

@@ -48,7 +48,9 @@ What each kind carries:
 - ``disruption_started`` / ``disruption_ended``: node or link, value = capacity factor.
 - ``budget_added``: node = donor, value = EUR (opening budget and tranches).
 - ``rerouted``: lot at node leaves its planned route; link = the new next link, value = the old
-  route's expected days to the destination minus the new one's (issue 15, routing).
+  route's expected days to the destination minus the new one's (issue 15, routing); item, qty,
+  ref as the lot's; vehicle = the new route's id in the run's route table (``RunResult.routes``
+  in the manifest; ``sim.model.routing`` says how the old route is read).
 - ``order_placed``: a stock policy at node orders qty of item; ref = the requirement it opens,
   value = the inventory position (on hand + on order - backorders) when it decided.
 - ``stock_received``: qty of item enters node's stock (a depot; at a unit ``delivered`` does it);

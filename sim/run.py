@@ -46,6 +46,7 @@ from sim.model.context import Context, ReqState
 from sim.model.demand import donor_budget, requirement_process, requirement_stream
 from sim.model.disruptions import Target, random_disruption, scheduled_disruption
 from sim.model.handling import Station
+from sim.model.inventory import start_inventory, uses_inventory
 from sim.model.procurement import Agency, agency_process
 from sim.model.production import Line, line_process
 from sim.model.transport import Carrier, start_dispatcher
@@ -76,6 +77,9 @@ class RunResult:
     """Engine (SimPy) events processed."""
     max_events: int | None = None
     """The event budget the replication ran under (``sim.budget``)."""
+    routes: list[list[str]] = field(default_factory=list)
+    """Under ``routing.policy: on_departure``, route id -> link ids (``network.routing.route_plan``;
+    a ``rerouted`` row's ``vehicle`` is the id of the lot's new route); empty under ``static``."""
 
 
 class _Deadlock(Exception):
@@ -181,7 +185,8 @@ def build_context(
     env.on_chunk = log.maybe_flush  # the log flushes as the run goes, whatever makes its rows
 
     # routes from every supplier to every unit it can reach
-    router = Router(supply_graph(s), weight=s.policy.routing_weight)
+    graph = supply_graph(s)
+    router = Router(graph, weight=s.policy.routing_weight)
     units = [n.id for n in s.nodes if isinstance(n, Unit)]
     for n in s.nodes:
         if isinstance(n, Supplier):
@@ -194,6 +199,13 @@ def build_context(
                     key = (ni[n.id], ni[u])
                     ctx.routes[key] = tuple(li[x] for x in route)
                     ctx.route_carriers[key] = tuple(ctx.carriers[li[x]] for x in route)
+    if s.routing.policy != "static":  # decided here, once: a static run pays nothing per lot (issue 15)
+        from network.routing import route_plan
+        from sim.model.routing import install_routing
+
+        plan = route_plan(graph, s)
+        ctx.route_table = plan.routes
+        install_routing(ctx, s, graph, plan, targets.values())
 
     # supplier lines
     for k, n in enumerate(s.nodes):
@@ -273,8 +285,19 @@ def build_context(
             for item_id, q in n.initial_stock.items():
                 ctx.stock[(k, ii[item_id])] = q
             for item_id, per_day in n.consumption_per_day.items():
-                if per_day > 0:
+                if per_day > 0 and item_id not in n.stock_policies:  # with a policy: sim.model.inventory
                     env.process(consumption(ctx, k, ii[item_id], per_day))
+
+    # random consumption, stock policies, allocation rules (issue 14)
+    if uses_inventory(s):
+        base = len(s.nodes) + len(s.requirements)  # bilateral lead times of policies' orders: after the requirements'
+        start_inventory(
+            ctx,
+            s,
+            router,
+            agencies,
+            lambda k, f: streams.sampler("tender", base + k, s.node(f).bilateral_lead_days),
+        )
 
     # disruptions
     for k, d in enumerate(s.disruptions):
@@ -492,5 +515,6 @@ def run(
         error=error,
         events=getattr(ctx.env, "events_processed", 0),
         max_events=budget,
+        routes=[list(r) for r in ctx.route_table],
     )
     return ctx.log, result

@@ -167,6 +167,8 @@ class Context:
     stock: dict[tuple[int, int], int] = field(default_factory=dict)
     routes: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
     route_carriers: dict[tuple[int, int], tuple[Carrier, ...]] = field(default_factory=dict)
+    route_table: tuple[tuple[str, ...], ...] = ()
+    """Route id -> link ids under ``on_departure`` routing (``sim.model.routing``); empty under ``static``."""
     funds_changed: simpy.Event | None = None
     future_tranches: int = 0
     pending: int = 0
@@ -213,5 +215,6 @@ class Context:
         return n
 
     def open_lots(self) -> int:
-        """Lots produced and neither delivered nor lost."""
-        return self.lots_produced - self.lots_done
+        """Lots produced or issued from a depot's stock and neither delivered, lost nor taken into a depot's stock."""
+        c = self.counters
+        return self.lots_produced + c.get("lots_issued", 0) - self.lots_done - c.get("lots_stocked", 0)
