@@ -29,6 +29,7 @@ import simpy
 
 from scenarios.schema import Scenario
 from sim.log import EventLog
+from sim.model.req_table import Requirements
 from sim.rng import Streams
 
 if TYPE_CHECKING:
@@ -157,7 +158,8 @@ class Context:
     stations: dict[int, Station] = field(default_factory=dict)
     carriers: dict[int, Carrier] = field(default_factory=dict)
     lines: dict[tuple[int, int], Line] = field(default_factory=dict)
-    requirements: list[ReqState] = field(default_factory=list)
+    requirements: Requirements = field(default_factory=Requirements)
+    """Requirement records by index; closed opened ones are freed (``sim.model.req_table``)."""
     budget_eur: dict[int, float] = field(default_factory=dict)
     earmarks: dict[int, frozenset[int] | None] = field(default_factory=dict)
     unlimited: frozenset[int] = frozenset()
