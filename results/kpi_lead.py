@@ -17,7 +17,7 @@ import numpy as np
 
 from results.kpi_arrays import EventArrays
 from results.kpi_late import fulfilment, km_quantiles
-from results.kpi_levels import KEY_SHIFT, KeyedSums, grow, pair_key
+from results.kpi_levels import KEY_SHIFT, MERGE_MIN_ROWS, KeyedSums, grow, pair_key
 from scenarios.schema import Scenario, Unit, due_day
 from sim.events import (
     CONTRACT_AWARDED,
@@ -123,8 +123,10 @@ class LeadTimes:
         self.transit = np.zeros(0)
         self.opened = np.zeros(0)
         self.funded = np.zeros(0)
-        self.award_key = np.zeros(0, dtype=np.int64)  # first contract_awarded per (ref, supplier)
-        self.award_t = np.zeros(0)
+        self._award_key = np.zeros(0, dtype=np.int64)  # first contract_awarded per (ref, supplier)
+        self._award_t = np.zeros(0)
+        self._award_pending: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, days) not merged yet
+        self._award_pending_rows = 0
         self.delivered: list[dict[str, np.ndarray]] = []  # one entry per chunk (no copies as it grows)
 
     def add(self, ev: EventArrays, arrived_lots: np.ndarray, transit_days: np.ndarray) -> None:
@@ -156,10 +158,10 @@ class LeadTimes:
 
         ca = ev.of(CONTRACT_AWARDED)
         if len(ca):
-            keys = np.concatenate([self.award_key, pair_key(ev.ref[ca], ev.node[ca])])
-            ts = np.concatenate([self.award_t, t[ca]])
-            self.award_key, first = np.unique(keys, return_index=True)
-            self.award_t = ts[first]
+            self._award_pending.append((pair_key(ev.ref[ca], ev.node[ca]), t[ca]))
+            self._award_pending_rows += len(ca)
+            if self._award_pending_rows >= max(len(self._award_key), MERGE_MIN_ROWS):
+                self._merge_awards()
         dl = ev.of(DELIVERED)
         if len(dl):
             cols = (
@@ -171,6 +173,33 @@ class LeadTimes:
                 t[dl],
             )
             self.delivered.append(dict(zip(_DELIVERED_COLS, cols, strict=True)))
+
+    def _merge_awards(self) -> None:
+        """Merge the pending awards into the sorted (ref, supplier) keys, keeping each key's first day.
+
+        Merged when the pending rows are as many as the keys (or ``MERGE_MIN_ROWS``) and before
+        they are read, not every chunk: a merge costs the keys' number (one per requirement).
+        The first row of a key in log order wins, as when merging every chunk.
+        """
+        if not self._award_pending:
+            return
+        keys = np.concatenate([self._award_key, *(k for k, _ in self._award_pending)])
+        ts = np.concatenate([self._award_t, *(d for _, d in self._award_pending)])
+        self._award_key, first = np.unique(keys, return_index=True)
+        self._award_t = ts[first]
+        self._award_pending, self._award_pending_rows = [], 0
+
+    @property
+    def award_key(self) -> np.ndarray:
+        """Keys ``pair_key(ref, supplier)`` of the contracts awarded, sorted and distinct."""
+        self._merge_awards()
+        return self._award_key
+
+    @property
+    def award_t(self) -> np.ndarray:
+        """Day of each key's first ``contract_awarded`` (in the order of ``award_key``)."""
+        self._merge_awards()
+        return self._award_t
 
     def _stages(self, dl: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Stage days of delivered lots (one entry of ``self.delivered``)."""

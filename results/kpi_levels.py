@@ -27,7 +27,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["KEY_SHIFT", "KeyedSums", "Levels", "Pairs", "WaitStats", "grow", "pair_key", "time_weighted"]
+__all__ = [
+    "KEY_SHIFT",
+    "MERGE_MIN_ROWS",
+    "KeyedSums",
+    "Levels",
+    "Pairs",
+    "WaitStats",
+    "grow",
+    "pair_key",
+    "time_weighted",
+]
 
 KEY_SHIFT = 1 << 24
 """Composite keys ``major * KEY_SHIFT + (minor + 1)``: minor codes (nodes, links, items) stay below it."""
@@ -223,24 +233,61 @@ class WaitStats:
         return mean, np.where(cnt > 0, mx, np.nan)
 
 
+MERGE_MIN_ROWS = 1 << 16
+"""``KeyedSums`` merges its pending rows once they are this many, or as many as its keys."""
+
+
 class KeyedSums:
     """Sums of ``width`` weights per int64 key, merged chunk by chunk (keys kept sorted).
+
+    Rows added wait in a pending list and are merged into the sorted keys once they are as
+    many as the keys (or ``MERGE_MIN_ROWS``), and whenever ``keys`` or ``sums`` is read: a
+    merge costs the keys' number, so merging every chunk made a run with 10^5 keys (a
+    requirement each) cost keys x chunks; now each row is merged O(log rows) times. The sums
+    are bit-equal to merging every chunk: ``np.bincount`` adds the weights of a key in input
+    order, the merged sum first, so the additions are the same and in the same order.
 
     Args:
         width: Number of weights summed per key.
     """
 
     def __init__(self, width: int) -> None:
-        self.keys = np.zeros(0, dtype=np.int64)
-        self.sums = np.zeros((0, width))
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._sums = np.zeros((0, width))
+        self._pending_keys: list[np.ndarray] = []
+        self._pending_weights: list[np.ndarray] = []
+        self._pending_rows = 0
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The keys, sorted and distinct."""
+        self._merge()
+        return self._keys
+
+    @property
+    def sums(self) -> np.ndarray:
+        """The sums per key (rows in the order of ``keys``, ``width`` columns)."""
+        self._merge()
+        return self._sums
 
     def add(self, keys: np.ndarray, weights: np.ndarray) -> None:
         """Add ``weights`` (rows x width) to their ``keys``."""
         if len(keys) == 0:
             return
-        uk, inv = np.unique(np.concatenate([self.keys, keys]), return_inverse=True)
-        out = np.zeros((len(uk), self.sums.shape[1]))
-        both = np.concatenate([self.sums, np.asarray(weights, dtype=np.float64).reshape(len(keys), -1)])
+        self._pending_keys.append(np.array(keys))
+        self._pending_weights.append(np.array(weights, dtype=np.float64).reshape(len(keys), -1))
+        self._pending_rows += len(keys)
+        if self._pending_rows >= max(len(self._keys), MERGE_MIN_ROWS):
+            self._merge()
+
+    def _merge(self) -> None:
+        """Merge the pending rows into the sorted keys and their sums."""
+        if not self._pending_keys:
+            return
+        uk, inv = np.unique(np.concatenate([self._keys, *self._pending_keys]), return_inverse=True)
+        out = np.zeros((len(uk), self._sums.shape[1]))
+        both = np.concatenate([self._sums, *self._pending_weights])
         for j in range(out.shape[1]):
             out[:, j] = np.bincount(inv, weights=both[:, j], minlength=len(uk))
-        self.keys, self.sums = uk, out
+        self._keys, self._sums = uk, out
+        self._pending_keys, self._pending_weights, self._pending_rows = [], [], 0
