@@ -145,6 +145,26 @@ class BudgetedEnvironment(simpy.Environment):
             raise
 
 
+def _pull_lots(s: Scenario) -> float:
+    """Lots stock policies may order (issue 14): per policy, a day's order and the item's consumption in lots.
+
+    Each (node, item) policy may order once a day, and its orders carry at most what the units
+    consume of the item over the horizon (every unit's mean rate, ``sim.model.inventory``).
+    """
+    rate: dict[str, float] = {}
+    for n in s.nodes:
+        for item, c in getattr(n, "consumption", {}).items():
+            rate[item] = rate.get(item, 0.0) + c.mean_rate() * max((p.factor for p in c.intensity), default=1.0)
+        for item, r in getattr(n, "consumption_per_day", {}).items():
+            rate[item] = rate.get(item, 0.0) + r
+    lot_size = {i.id: i.lot_size for i in s.items}
+    return sum(
+        s.horizon_days * (1.0 + rate.get(item, 0.0) / lot_size.get(item, 1))
+        for n in s.nodes
+        for item in getattr(n, "stock_policies", {})
+    )
+
+
 def default_event_budget(scenario: Scenario) -> int:
     """A generous event budget for one replication of ``scenario`` (a resolved scenario).
 
@@ -159,7 +179,8 @@ def default_event_budget(scenario: Scenario) -> int:
 
     where ``lots`` counts each requirement (each expected arrival of a requirement stream) as
     ``ceil(qty / lot_size)`` lots plus one per supplier (a split award may leave a partial lot
-    at each).
+    at each), plus, per stock policy, ``horizon_days x (1 + consumption of its item / lot_size)``
+    (``_pull_lots``), and consumption lines count both ``consumption_per_day`` and ``consumption``.
 
     Args:
         scenario: A validated scenario, its strategy already applied.
@@ -179,7 +200,8 @@ def default_event_budget(scenario: Scenario) -> int:
     lots = sum(
         (-(-r.qty // lot_size.get(r.item, 1)) + suppliers) * r.expected_arrivals(s.start) for r in s.requirements
     )
-    consumption = sum(len(getattr(n, "consumption_per_day", {})) for n in s.nodes)
+    consumption = sum(len(getattr(n, "consumption_per_day", {})) + len(getattr(n, "consumption", {})) for n in s.nodes)
+    lots += _pull_lots(s)
     actors = len(s.nodes) + len(s.links) + consumption + 1
     convoys = sum(horizon / lk.dispatch.every_days + 1 for lk in s.links if isinstance(lk.dispatch, DispatchScheduled))
     outages = sum(d.rate_per_year * horizon / 365.0 + 1 for d in s.disruptions if isinstance(d, RandomDisruption))

@@ -34,7 +34,17 @@ __all__ = ["BLOCK", "STREAMS", "Sampler", "Streams"]
 BLOCK = 4096
 """Numbers drawn per refill of a sampler."""
 
-STREAMS: tuple[str, ...] = ("demand", "tender", "production", "transit", "handling", "disruption", "loss", "return")
+STREAMS: tuple[str, ...] = (
+    "demand",
+    "tender",
+    "production",
+    "transit",
+    "handling",
+    "disruption",
+    "loss",
+    "return",
+    "consumption",
+)
 """Stream names; the position is part of the spawn key, so only ever append."""
 
 Sampler = Callable[[], float]

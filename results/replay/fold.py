@@ -25,6 +25,7 @@ from results.replay.state import (
 )
 from sim.events import (
     ARRIVED,
+    BACKORDER_FILLED,
     BUDGET_ADDED,
     CONSUMED,
     CONTRACT_AWARDED,
@@ -44,6 +45,8 @@ from sim.events import (
     RETURNED,
     SERVICE_FINISHED,
     SERVICE_STARTED,
+    STOCK_ISSUED,
+    STOCK_RECEIVED,
     TENDER_FINISHED,
     TENDER_STARTED,
 )
@@ -219,9 +222,13 @@ class _Fold:
                 rs = self.requirements.get(ref)
                 if rs is not None:
                     rs.produced += q
-            elif k == CONSUMED:
+            elif k in (CONSUMED, BACKORDER_FILLED, STOCK_ISSUED):  # stock leaves (issue 14)
                 key = (nodes[i] or "?", items[i] or "?")
                 self.stock[key] = self.stock.get(key, 0) - (qtys[i] or 0)
+            elif k == STOCK_RECEIVED:  # a depot's receipt; lot -1: a policy's opening stock (day 0)
+                key = (nodes[i] or "?", items[i] or "?")
+                q = qtys[i] or 0
+                self.stock[key] = q if lots[i] < 0 else self.stock.get(key, 0) + q
             elif k == BUDGET_ADDED:
                 d = nodes[i] or "?"
                 self.budget[d] = self.budget.get(d, 0.0) + (values[i] or 0.0)

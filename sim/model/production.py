@@ -14,6 +14,11 @@ A lot's work content is its units still to make (``qty`` minus stock), or, with 
 ``lot_time`` distribution, that times a draw of mean 1 from the ``production`` stream
 (exponential: a Poisson release while the line is busy; lognormal with its ``cv``).
 A finished lot is logged ``lot_produced`` and queued on the first link of its route.
+
+Allocation (issue 14): by default the next lot goes to the most urgent order (priority, then
+award order); a product's ``allocation`` may make it ``fifo`` (award order only) or
+``fair_share`` (``sim.model.allocation.line_picker``: no order is filled before the others
+start).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -157,6 +162,10 @@ class Line:
         self.seg_start = 0.0
         self.proc: simpy.Process | None = None
         self.interrupting = False
+        self.fifo = False
+        """Orders keyed by award order only (allocation ``fifo``), not by priority first."""
+        self.pick: Callable[[], list[int]] | None = None
+        """Chooses the order of the next lot (allocation ``fifo``/``fair_share``, ``sim.model.allocation``); None: the heap's most urgent."""
 
     def rate(self, day: float) -> float:
         """Units per day at ``day``."""
@@ -177,7 +186,7 @@ class Line:
     def add_order(self, req: int, qty: int, priority: int) -> None:
         """Queue ``qty`` units for requirement ``req``."""
         self._n += 1
-        heapq.heappush(self.orders, (priority, self._n, [req, qty]))
+        heapq.heappush(self.orders, (0 if self.fifo else priority, self._n, [req, qty]))
         self.backlog += qty
         self.poke()
 
@@ -238,7 +247,7 @@ def line_process(ctx: Context, line: Line) -> Generator[simpy.Event, Any, None]:
         while not line.orders:
             line.wake = env.event()
             yield line.wake
-        order = line.orders[0][2]
+        order = line.orders[0][2] if line.pick is None else line.pick()
         req, remaining = order
         qty = min(lot_size, remaining)
         made = min(line.stock, qty)

@@ -21,31 +21,24 @@ from sim.events import CONSUMED, REQUIREMENT_FILLED, STOCKOUT
 if TYPE_CHECKING:
     from sim.model.context import Context, Lot, ReqState
 
-__all__ = ["consumption", "deliverer", "lot_lost"]
+__all__ = ["close_if_done", "consumption", "deliverer", "lot_lost"]
 
 NAN = math.nan
 
 
-def _close_if_done(ctx: Context, r: ReqState) -> None:
-    """Log ``requirement_filled`` once every ordered unit of ``r`` is delivered or lost.
-
-    A closed requirement opened while the run goes (a stream's arrival, a stock policy's order)
-    is then freed from ``ctx.requirements``: nothing reads it again (``sim.model.req_table``).
-    The scenario's own requirements stay (few, and ``sim.run.end_state`` reports them).
-    """
+def close_if_done(ctx: Context, r: ReqState) -> None:
+    """Log ``requirement_filled`` once every ordered unit of ``r`` is delivered or lost."""
     if not r.closed and r.funded and r.ordered == r.qty and r.delivered + r.lost == r.qty:
         r.closed = True
         code = ctx.log.code(REQUIREMENT_FILLED, item=r.item, node=r.unit)
         ctx.put(code, -1, r.delivered, -1, r.index, ctx.env.now - due_day(r.need_by_day))
         ctx.count("requirements_closed")
-        if r.index >= len(ctx.scenario.requirements):
-            ctx.requirements.free(r.index)
 
 
 def deliverer(ctx: Context, unit: int) -> Callable[[Lot], None]:
     """The callback that hands a lot to ``unit`` (the carrier logged ``arrived`` and ``delivered``)."""
     stock = ctx.stock
-    reqs = ctx.requirements.live
+    reqs = ctx.requirements
 
     def deliver(lot: Lot) -> None:
         qty = lot.qty
@@ -56,7 +49,7 @@ def deliverer(ctx: Context, unit: int) -> Callable[[Lot], None]:
         ctx.lots_done += 1
         ctx.units_delivered += qty
         if r.delivered + r.lost == r.qty:
-            _close_if_done(ctx, r)
+            close_if_done(ctx, r)
 
     return deliver
 
@@ -67,7 +60,7 @@ def lot_lost(ctx: Context, lot: Lot) -> None:
     r.lost += lot.qty
     ctx.lots_done += 1
     ctx.units_lost += lot.qty
-    _close_if_done(ctx, r)
+    close_if_done(ctx, r)
 
 
 def consumption(ctx: Context, unit: int, item: int, per_day: float) -> Generator[simpy.Event, Any, None]:
