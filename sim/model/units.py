@@ -27,18 +27,25 @@ NAN = math.nan
 
 
 def close_if_done(ctx: Context, r: ReqState) -> None:
-    """Log ``requirement_filled`` once every ordered unit of ``r`` is delivered or lost."""
+    """Log ``requirement_filled`` once every ordered unit of ``r`` is delivered or lost.
+
+    A closed requirement opened while the run goes (a stream's arrival, a stock policy's order)
+    is then freed from ``ctx.requirements``: nothing reads it again (``sim.model.req_table``).
+    The scenario's own requirements stay (few, and ``sim.run.end_state`` reports them).
+    """
     if not r.closed and r.funded and r.ordered == r.qty and r.delivered + r.lost == r.qty:
         r.closed = True
         code = ctx.log.code(REQUIREMENT_FILLED, item=r.item, node=r.unit)
         ctx.put(code, -1, r.delivered, -1, r.index, ctx.env.now - due_day(r.need_by_day))
         ctx.count("requirements_closed")
+        if r.index >= len(ctx.scenario.requirements):
+            ctx.requirements.free(r.index)
 
 
 def deliverer(ctx: Context, unit: int) -> Callable[[Lot], None]:
     """The callback that hands a lot to ``unit`` (the carrier logged ``arrived`` and ``delivered``)."""
     stock = ctx.stock
-    reqs = ctx.requirements
+    reqs = ctx.requirements.live
 
     def deliver(lot: Lot) -> None:
         qty = lot.qty
