@@ -98,7 +98,7 @@ class _Part:
     """The projections of one part of the primary strategy, fed chunk by chunk."""
 
     def __init__(self, s: Scenario, day_edges: np.ndarray, week_edges: np.ndarray, end: float, rule: str) -> None:
-        from results.bottlenecks.stream import BottleneckStream
+        from results.bottlenecks.stream_periods import BottleneckStream
         from results.lead_stream import LeadStream
 
         self.s = s

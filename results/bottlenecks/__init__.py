@@ -71,6 +71,7 @@ Modules, one concept each (everything below is re-exported here):
 ``bound``           deliveries against static bounds (:func:`throughput_vs_bound`)
 ``response``        adding capacity and the system's response (:func:`capacity_change`, :func:`response`)
 ``stream``          the same analysis of a run-directory part read chunk by chunk (not re-exported)
+``stream_periods``  the active periods of ``stream``, fed chunk by chunk (not re-exported)
 ==================  ===========================================================================
 
 Example:
