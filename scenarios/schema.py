@@ -36,8 +36,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from scenarios.refs import did_you_mean, id_reference_problems
-from scenarios.schema_routing import Routing
 from scenarios.schema_inventory import Allocation, Consumption, StockPolicy, inventory_problems
+from scenarios.schema_routing import Routing
 
 __all__ = [
     "MAX_QTY",

@@ -14,13 +14,15 @@ a scenario the language would reject.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from scenarios.errors import format_path
 from scenarios.refs import did_you_mean
-from scenarios.schema import Scenario
+
+if TYPE_CHECKING:  # scenarios.schema imports this module (Scenario.with_strategy): no import back at run time
+    from scenarios.schema import Scenario
 
 __all__ = ["StrategyProblem", "apply_overrides", "apply_strategy", "strategy_problems", "UnknownStrategy"]
 
@@ -93,7 +95,7 @@ def apply_overrides(base: Scenario, overrides: dict[str, Any], where: Loc = ()) 
             raise StrategyProblem((*where, path), f"unknown path: {exc.args[0]}") from None
     data["strategies"] = []
     try:
-        return Scenario.model_validate(data)
+        return type(base).model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "reference":
