@@ -5,6 +5,15 @@ per requirement (opened, funded, filled, lost...) and per delivered lot (its ids
 day); the statistics over delivered lots (weighted percentiles...) are taken at the end.
 Definitions are in ``results.kpis`` (``compute_kpis``, ``lot_lead_times``); the KPIs over
 every required unit (Kaplan–Meier lead times, lateness) in ``results.kpi_late``.
+
+The requirement KPIs (OTIF, fill rate, undelivered and late units, lateness, Kaplan–Meier lead
+times) are over the requirements of **units**. A depot's replenishment orders (a stock policy
+at a depot, issue 14) open requirements whose node is the depot; their lots end in its stock
+(``stock_received``), never ``delivered``, and the units they serve have requirements of their
+own, so counting them would count as undelivered what is only on the shelf (fill 48.3 % on
+``tests/sim/inventory/depot_chain.yaml`` instead of 100 %). They are left out here and
+measured by the inventory KPIs (``results.kpi_inventory``: orders placed and received at the
+depot). The engine's counters (``units_required``, ``requirements_opened``) still count them.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import numpy as np
 from results.kpi_arrays import EventArrays
 from results.kpi_late import fulfilment, km_quantiles
 from results.kpi_levels import KEY_SHIFT, MERGE_MIN_ROWS, KeyedSums, grow, pair_key
-from scenarios.schema import Scenario, Unit, due_day
+from scenarios.schema import Depot, Scenario, Unit, due_day
 from sim.events import (
     CONTRACT_AWARDED,
     DELIVERED,
@@ -277,6 +286,8 @@ class ItemUnits:
         self.max_ref = -1
         self.req_item = np.zeros(0, dtype=np.int64)
         self.req_qty = np.zeros(0, dtype=np.int64)
+        self.req_node = np.zeros(0, dtype=np.int64)  # node code of each requirement (-1: none)
+        self.node_names: list[str] = []  # names of the node codes (the chunks' pool)
         self.need_by = np.zeros(0)
         self.opened = np.zeros(0, dtype=bool)
         self.fill_qty = np.zeros(0, dtype=np.int64)
@@ -295,6 +306,7 @@ class ItemUnits:
             self.max_ref = max(self.max_ref, int(ev.ref.max()))
         n = self.max_ref + 1
         self.req_item, self.req_qty = grow(self.req_item, n, -1), grow(self.req_qty, n, 0)
+        self.req_node = grow(self.req_node, n, -1)
         self.need_by, self.opened = grow(self.need_by, n, np.nan), grow(self.opened, n, False)
         self.fill_qty, self.fill_t = grow(self.fill_qty, n, 0), grow(self.fill_t, n, np.nan)
         self.filled, self.lost_qty = grow(self.filled, n, False), grow(self.lost_qty, n, 0)
@@ -302,6 +314,8 @@ class ItemUnits:
         op = op[ev.ref[op] >= 0]
         r = ev.ref[op]
         self.req_item[r], self.req_qty[r], self.need_by[r] = ev.item[op], ev.qty[op], ev.value[op]
+        self.req_node[r] = ev.node[op]
+        self.node_names = ev.nodes
         self.opened[r] = True
         fl = ev.of(REQUIREMENT_FILLED)
         fl = fl[ev.ref[fl] >= 0]
@@ -346,7 +360,9 @@ class ItemUnits:
         fr = np.flatnonzero(self.filled[:n])
         need_by: Any = self.need_by[:n]  # due_day applies elementwise
         ok[fr] = (self.fill_qty[fr] == req_qty[fr]) & (self.fill_t[fr] <= due_day(need_by[fr]) + 1e-9)
-        opened_mask = self.opened[:n]
+        code = {name: c for c, name in enumerate(self.node_names)}
+        depots = [code[d.id] for d in s.nodes if isinstance(d, Depot) and d.id in code]
+        opened_mask = self.opened[:n] & ~np.isin(self.req_node[:n], depots)  # units' requirements only
         item_qty = grow(self.item_qty, len(ev_items) + 1, 0)
         item_last = grow(self.item_last, len(ev_items) + 1, -np.inf)
         opened_day = grow(lead_times.opened, n, np.nan)[:n]
