@@ -308,15 +308,16 @@ class DepotIntake:
     A station hands a lot that finished its service to ``lot.route[lot.hop]``; on a route
     ending at a depot with stock, that is this object. It logs ``service_finished`` (the next
     carrier would have logged it with its ``queued``), frees the storage place and hands the
-    lot to the depot's stock.
+    lot to the depot's stock of the lot's item (``points``: item code -> the depot's stock
+    point; one intake per depot, as the routes into it are shared by its items).
     """
 
-    __slots__ = ("c_fin_go", "c_fin_wait", "c_q_go", "c_q_wait", "ctx", "point", "station")
+    __slots__ = ("c_fin_go", "c_fin_wait", "c_q_go", "c_q_wait", "ctx", "points", "station")
 
-    def __init__(self, ctx: Context, station: Station, point: StockPoint) -> None:
+    def __init__(self, ctx: Context, station: Station, points: dict[int, StockPoint]) -> None:
         self.ctx = ctx
         self.station = station
-        self.point = point
+        self.points = points
         self.c_fin_wait = self.c_fin_go = ctx.log.lot_code((SERVICE_FINISHED, station.node, -1))
         self.c_q_wait = self.c_q_go = -1  # a per-vehicle job logged its service_finished itself
 
@@ -326,7 +327,7 @@ class DepotIntake:
             self.ctx.rec((self.ctx.env.now, c_wait, lot.id, -1))
         if self.station.cap != math.inf:
             self.station.release()
-        self.point.intake(lot)
+        self.points[lot.item].intake(lot)
 
 
 # --------------------------------------------------------------------------- processes
@@ -459,12 +460,13 @@ def start_inventory(
             st = ctx.stations[k]
             for item_id, q in n.initial_stock.items():
                 ctx.stock[(k, ii[item_id])] = q
+            held: dict[int, StockPoint] = {}
             for item_id in n.stock_policies:
-                sp = point(n, item_id)
+                sp = held[ii[item_id]] = point(n, item_id)
                 sp.station = st
                 sp.rule, sp.by = n.allocation.rule, n.allocation.by
-                _routes_to_depot(ctx, s, router, n.id, DepotIntake(ctx, st, sp))
                 env.process(policy_process(ctx, sp, ctx.stock.get(sp.key, 0)))
+            _routes_to_depot(ctx, s, router, n.id, DepotIntake(ctx, st, held))
     for n in s.nodes:
         if not isinstance(n, Unit):
             continue
