@@ -26,8 +26,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
+
+from scenarios.schema_base import Date, Id, NonNegFloat, NonNegQty, PosFloat, Qty
+from scenarios.schema_base import Strict as StrictBase
 
 __all__ = [
     "Allocation",
@@ -41,38 +44,26 @@ __all__ = [
     "inventory_problems",
 ]
 
-_Id = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")]
-_NonNegFloat = Annotated[StrictFloat, Field(ge=0, le=1e12)]
-_PosFloat = Annotated[StrictFloat, Field(gt=0, le=1e12)]
-_Level = Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
-_Qty = Annotated[StrictInt, Field(gt=0, le=10**12)]
-_NonNegQty = Annotated[StrictInt, Field(ge=0, le=10**12)]
+Level = Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
+"""A stock level or inventory position: may be negative (backorders exceed stock)."""
 
 Loc = tuple[str | int, ...]
 
 
-def _not_a_number(value: Any) -> Any:
-    """Refuse a number where a date goes (as ``scenarios.schema.Date``)."""
-    if isinstance(value, (int, float)):
-        raise PydanticCustomError("date_type", "Input should be a valid date", {})
-    return value
+class Strict(StrictBase):
+    """The language's strict base, also filled by field name where a field has an alias (``from``)."""
 
-
-_Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
 
 # --------------------------------------------------------------------------- consumption
 
 
-class IntensityPoint(_Strict):
+class IntensityPoint(Strict):
     """From a date on, consumption is the base rate times ``factor`` (until the next point)."""
 
-    from_: _Date = Field(alias="from", description="First day of this intensity (inside the horizon).")
-    factor: _NonNegFloat = Field(
+    from_: Date = Field(alias="from", description="First day of this intensity (inside the horizon).")
+    factor: NonNegFloat = Field(
         description="Multiplier of the mean daily rate from that day on (0 stops consumption).",
         json_schema_extra={"unit": "share"},
     )
@@ -81,7 +72,7 @@ class IntensityPoint(_Strict):
 CONSUMPTION_DISTS = ("poisson", "negative_binomial", "truncated_normal", "empirical", "fixed")
 
 
-class Consumption(_Strict):
+class Consumption(Strict):
     """A unit's consumption of one item: a random demand drawn every ``every_days`` days.
 
     Each draw is the demand of ``every_days`` days, of mean ``mean_per_day x every_days x
@@ -96,25 +87,25 @@ class Consumption(_Strict):
     dist: Literal["poisson", "negative_binomial", "truncated_normal", "empirical", "fixed"] = Field(
         "poisson", description="Distribution of the demand of one period."
     )
-    mean_per_day: _NonNegFloat | None = Field(
+    mean_per_day: NonNegFloat | None = Field(
         None,
         description="Mean demand per day before intensity; none only with `empirical` (the mean of its values).",
         json_schema_extra={"unit": "units/day"},
     )
-    dispersion: _PosFloat | None = Field(
+    dispersion: PosFloat | None = Field(
         None,
         description="Negative binomial dispersion k: variance = mean + mean^2 / k (required there).",
         json_schema_extra={"unit": "dimensionless"},
     )
-    cv: _PosFloat | None = Field(
+    cv: PosFloat | None = Field(
         None,
         description="Truncated normal: standard deviation over mean, before truncation at 0 (required there).",
         json_schema_extra={"unit": "dimensionless"},
     )
-    values: list[_NonNegFloat] = Field(
+    values: list[NonNegFloat] = Field(
         [], description="Empirical: observed demands of one day (required there).", json_schema_extra={"unit": "units"}
     )
-    weights: list[_PosFloat] | None = Field(
+    weights: list[PosFloat] | None = Field(
         None,
         description="Empirical: relative weight of each value; none: equally likely.",
         json_schema_extra={"unit": "weight"},
@@ -156,8 +147,8 @@ class Consumption(_Strict):
 # --------------------------------------------------------------------------- stock policies
 
 
-class _PolicyBase(_Strict):
-    safety_stock: _NonNegQty = Field(
+class _PolicyBase(Strict):
+    safety_stock: NonNegQty = Field(
         0,
         description="Units added to the reorder point and the order-up-to level.",
         json_schema_extra={"unit": "units"},
@@ -166,18 +157,18 @@ class _PolicyBase(_Strict):
         "backorder",
         description="Demand not met from stock waits for the next receipt (`backorder`) or is lost (`lost_sales`); a depot always backorders.",
     )
-    source: _Id | None = Field(
+    source: Id | None = Field(
         None,
         description="Id of the depot a unit orders from (it must have a policy for the item); none: the channel below.",
     )
     channel: Literal["agency", "bilateral", "domestic"] = Field(
         "domestic", description="Channel of each order when there is no `source`: a requirement bought as any other."
     )
-    funders: list[_Id] = Field(
+    funders: list[Id] = Field(
         [], description="Ids of the donors paying the orders; none on the domestic channel: the state budget."
     )
-    agency: _Id | None = Field(None, description="Id of the agency for the agency channel; none: the only agency.")
-    need_within_days: _NonNegFloat | None = Field(
+    agency: Id | None = Field(None, description="Id of the agency for the agency channel; none: the only agency.")
+    need_within_days: NonNegFloat | None = Field(
         None,
         description="Each order is needed this long after it is placed; none: by the last day of the horizon.",
         json_schema_extra={"unit": "days"},
@@ -193,10 +184,10 @@ class ReorderS(_PolicyBase):
     """Continuous review (s, S): when the inventory position is at or below s, order up to S."""
 
     rule: Literal["s_S"] = Field(description="Policy: `s_S`, continuous review (s, S).")
-    reorder_point: _Level = Field(
+    reorder_point: Level = Field(
         description="s: order when the inventory position is at or below it.", json_schema_extra={"unit": "units"}
     )
-    order_up_to: _Level = Field(
+    order_up_to: Level = Field(
         description="S: the inventory position an order restores.", json_schema_extra={"unit": "units"}
     )
 
@@ -211,10 +202,10 @@ class ReorderQ(_PolicyBase):
     """Continuous review (R, Q): at or below R, order the smallest multiple of Q that lifts the position above R."""
 
     rule: Literal["R_Q"] = Field(description="Policy: `R_Q`, continuous review (R, Q).")
-    reorder_point: _Level = Field(
+    reorder_point: Level = Field(
         description="R: order when the inventory position is at or below it.", json_schema_extra={"unit": "units"}
     )
-    order_qty: _Qty = Field(
+    order_qty: Qty = Field(
         description="Q: the order quantity (a multiple of it when demand jumps).", json_schema_extra={"unit": "units"}
     )
 
@@ -223,11 +214,11 @@ class PeriodicS(_PolicyBase):
     """Periodic review (T, S): every T days, order up to S."""
 
     rule: Literal["T_S"] = Field(description="Policy: `T_S`, periodic review (T, S).")
-    period_days: _PosFloat = Field(description="T: days between reviews.", json_schema_extra={"unit": "days"})
-    first_review_day: _NonNegFloat = Field(
+    period_days: PosFloat = Field(description="T: days between reviews.", json_schema_extra={"unit": "days"})
+    first_review_day: NonNegFloat = Field(
         0.0, description="Day of the first review.", json_schema_extra={"unit": "days"}
     )
-    order_up_to: _Level = Field(
+    order_up_to: Level = Field(
         description="S: the inventory position each review restores.", json_schema_extra={"unit": "units"}
     )
 
@@ -236,12 +227,12 @@ class PeriodicQ(_PolicyBase):
     """Periodic review (T, Q): every T days, if at or below R, order the smallest multiple of Q lifting the position above R."""
 
     rule: Literal["T_Q"] = Field(description="Policy: `T_Q`, periodic review (T, Q).")
-    period_days: _PosFloat = Field(description="T: days between reviews.", json_schema_extra={"unit": "days"})
-    first_review_day: _NonNegFloat = Field(
+    period_days: PosFloat = Field(description="T: days between reviews.", json_schema_extra={"unit": "days"})
+    first_review_day: NonNegFloat = Field(
         0.0, description="Day of the first review.", json_schema_extra={"unit": "days"}
     )
-    order_qty: _Qty = Field(description="Q: the order quantity.", json_schema_extra={"unit": "units"})
-    reorder_point: _Level = Field(
+    order_qty: Qty = Field(description="Q: the order quantity.", json_schema_extra={"unit": "units"})
+    reorder_point: Level = Field(
         0, description="R: a review orders only at or below it.", json_schema_extra={"unit": "units"}
     )
 
@@ -252,7 +243,7 @@ StockPolicy = Annotated[Union[ReorderS, ReorderQ, PeriodicS, PeriodicQ], Field(d
 # --------------------------------------------------------------------------- allocation
 
 
-class Allocation(_Strict):
+class Allocation(Strict):
     """Who gets scarce stock (a depot) or the next lot (a production line) first."""
 
     rule: Literal["fifo", "priority", "fair_share"] = Field(

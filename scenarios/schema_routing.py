@@ -27,8 +27,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
+
+from scenarios.schema_base import Strict
 
 __all__ = ["ROUTING_POLICIES", "Routing"]
 
@@ -36,11 +38,7 @@ ROUTING_POLICIES: tuple[str, ...] = ("static", "on_departure")
 """The routing policies, in the order the docs list them."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class Routing(_Strict):
+class Routing(Strict):
     """How lots choose their route: fixed when the run is built, or at each departure.
 
     Routing knows scheduled disruptions in advance and random ones once they start (then
