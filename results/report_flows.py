@@ -3,7 +3,10 @@
 The map is drawn on plain longitude/latitude axes (equirectangular, scaled for the mean
 latitude), without map tiles or topojson, so the report needs no network. Node labels are
 annotations offset in pixels (``place_labels``: no two overlap at the nominal width, a leader
-line to a label set apart). Helpers and colours
+line to a label set apart). Under ``routing.policy: on_departure`` (issue 15) the Sankey has
+one more view per such strategy, *lots by route*: supplier -> route (the chain of node ids a
+delivered lot passed, ``results.route_flows``) -> unit, in lots per replication; a ``static``
+run's report has no such view. Helpers and colours
 are those of ``results.report_charts``.
 """
 
@@ -27,7 +30,7 @@ from results.report_charts import (
 )
 from results.report_data import RunData
 
-__all__ = ["NOMINAL_MAP_WIDTH_PX", "network_map", "place_labels", "sankey"]
+__all__ = ["NOMINAL_MAP_WIDTH_PX", "network_map", "place_labels", "route_sankey", "route_views", "sankey"]
 
 NOMINAL_MAP_WIDTH_PX = 900
 """Width of the map (pixels) for which node labels are placed apart: the report's column on a
@@ -87,6 +90,7 @@ def sankey(data: RunData) -> Fig | None:
         units = {k: v for k, v in data.detail.item_flow.get(it.id, {}).items() if v > 0}
         if units:
             views.append((f"units of {it.id}", _sankey_trace(units, kind, names, order, f" {it.id} units")))
+    views.extend(route_views(data))
     if not views:
         return None
     traces = [{**trace, "name": esc(label), "visible": k == 0} for k, (label, trace) in enumerate(views)]
@@ -113,6 +117,41 @@ def sankey(data: RunData) -> Fig | None:
         }
     ]
     return {"data": traces, "layout": layout}
+
+
+def route_sankey(routes: dict[tuple[str, ...], list[float]], kind: dict[str, str]) -> Fig | None:
+    """A Sankey trace of lots by route: supplier -> route (``s > h > a > u``) -> unit (None if no lot)."""
+    flows: dict[tuple[str, str], float] = {}
+    labels: list[str] = []
+    for chain, (lots, _units) in routes.items():
+        if lots <= 0 or len(chain) < 2:
+            continue
+        label = " > ".join(chain)
+        labels.append(label)
+        for pair in ((chain[0], label), (label, chain[-1])):
+            flows[pair] = flows.get(pair, 0.0) + lots
+    if not flows:
+        return None
+    ends = [x for chain in routes for x in (chain[0], chain[-1])]
+    order = [*dict.fromkeys(x for x in ends if kind.get(x) != "unit"), *labels, *dict.fromkeys(ends)]
+    names = {x: x for x in order}
+    return _sankey_trace(flows, {**kind, **dict.fromkeys(labels, "route")}, names, list(dict.fromkeys(order)), " lots")
+
+
+def route_views(data: RunData) -> list[tuple[str, Fig]]:
+    """``(label, trace)`` of lots by route for each strategy run under ``routing.policy: on_departure``."""
+    from results.route_flows import route_flows_of_run
+
+    out: list[tuple[str, Fig]] = []
+    for strategy in data.strategies:
+        sc = data.resolved.get(strategy)
+        if sc is None or sc.routing.policy == "static":
+            continue
+        routes = route_flows_of_run(data.run_dir, strategy, data.replications.get(strategy, []))
+        trace = route_sankey(routes, {n.id: n.kind for n in sc.nodes})
+        if trace is not None:
+            out.append((f"lots by route ({strategy})", trace))
+    return out
 
 
 Box = tuple[float, float, float, float]

@@ -266,6 +266,10 @@ def _print_state(
         links = {k: f for k, f in st.disruptions.items() if k not in st.nodes}
         if links:
             out.print("links disrupted: " + ", ".join(f"{k} at {f:.0%}" for k, f in links.items()))
+    if st.diverted:  # routing on_departure: lots that left their planned route so far
+        where = ", ".join(f"{n} {k:,}" for n, k in st.diverted.items())
+        onto = ", ".join(f"{lk} {k:,}" for lk, k in st.diverted_to.items())
+        out.print(f"lots diverted so far: {sum(st.diverted.values()):,} (at {where}; onto {onto})", markup=False)
     stock = Table("unit", "item", "units", title="Stock")
     for key, q in st.stock.items():
         unit, _, item = key.partition("/")
@@ -353,7 +357,7 @@ def trace(
     scenario = _load(run, strategy)
     table = read_events(run, strategy, rep)
     end_day = end_of_run(part.get("status"), part.get("end_day"), part.get("horizon_days"))
-    lg = lineage(table, lot=lot, requirement=requirement, scenario=scenario, end=end_day)
+    lg = lineage(table, lot=lot, requirement=requirement, scenario=scenario, end=end_day, routes=part.get("routes"))
     if fmt == "json":
         _write_json(_clean({"run": str(run), "strategy": strategy, "replication": rep, **lg.to_dict()}))
         return

@@ -37,7 +37,7 @@ import datetime as dt
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -77,6 +77,8 @@ class BottleneckReport:
     chain: list[ResponseRow]
     base_top: str | None
     messages: list[str]
+    diverted: dict[str, float] = field(default_factory=dict)
+    """Lots diverted per replication (routing on_departure) per node:/link: (``diverted_means``)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -107,6 +109,7 @@ class BottleneckReport:
             "response": [r.as_dict() for r in self.response],
             "chain": [r.as_dict() for r in self.chain],
             "messages": self.messages,
+            **({"diverted": self.diverted} if self.diverted else {}),  # a static run's JSON is as before
         }
 
 
@@ -228,7 +231,7 @@ def _from_scenario(
     from network.capacity import bounds
     from network.horizon import horizon_bounds
     from results.bottlenecks.bound import throughput_vs_bound
-    from results.bottlenecks.ranking import rank
+    from results.bottlenecks.ranking import diverted_means, rank
     from results.bottlenecks.response import Addition, BadAddition, Change, Variant, capacity_change, response
     from results.bottlenecks.timeline import dominant_timeline
     from scenarios.strategies import StrategyProblem, apply_overrides
@@ -350,6 +353,7 @@ def _from_scenario(
         add=str(addition),
         ranking=ranking,
         timeline=dominant_timeline(base_analyses),
+        diverted=diverted_means(base_analyses),
         bounds=bound_rows,
         response=resp,
         chain=chain_rows,
@@ -370,7 +374,7 @@ def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
     from network.capacity import bounds
     from network.horizon import horizon_bounds
     from results.bottlenecks.bound import throughput_vs_bound
-    from results.bottlenecks.ranking import rank
+    from results.bottlenecks.ranking import diverted_means, rank
     from results.bottlenecks.timeline import dominant_timeline
     from results.store import StoreError, read_manifest
     from scenarios.load import load
@@ -416,6 +420,7 @@ def _from_run(run_dir: Path, strategy: str, rule: str) -> BottleneckReport:
         add="",
         ranking=ranking,
         timeline=dominant_timeline(analyses),
+        diverted=diverted_means(analyses),
         bounds=throughput_vs_bound(analyses, bounds(s), horizon_bounds(s)),
         response=[],
         chain=[],
@@ -539,6 +544,11 @@ def _tables(report: BottleneckReport) -> list[Table]:
             b.item, f"{_num(b.units, 0)}{ci}", h_bound, _pct(b.units_ratio) + flag, _num(b.units_per_day, 1), bound, cut
         )
     out = [rank_t, time_t, bound_t]
+    if report.diverted:  # routing on_departure: where lots left their route, and for which link
+        div_t = Table("where", "lots diverted per replication", title="Diversions (a diversion moves the load)")
+        for key, n in report.diverted.items():
+            div_t.add_row(key if key.startswith("node:") else f"onto {key}", f"{n:,.1f}")
+        out.append(div_t)
     if report.response:
         resp_t = Table(
             "candidate",

@@ -9,6 +9,8 @@ part (the lot that finished last, or its units not yet contracted or produced):
 - the lead time split into no waiting (the lot's own service and transit) and waiting, the time
   the need-by date allowed, and whether the waits made it late;
 - the waits per resource, largest first, and what made it late (the largest);
+- its diversions (routing ``on_departure``), when it has any: ``rerouted at h: via a -> via b,
+  saves 7.25 days; a closed from day 20.00 to day 30.00`` (``results.replay.diversions``);
 - for a requirement its lots, and the rows of the history.
 
 Every column folds rather than cuts its values, so the output reads at 80 columns.
@@ -175,6 +177,11 @@ def print_lineage(lg: Lineage, scenario: Scenario | None, out: Console) -> None:
             s.resource + where,
         )
     out.print(steps)
+    if lg.diversions:
+        out.print("Diversions", markup=False)
+        for d in lg.diversions:
+            who = f"lot {d.lot} " if lg.lot is None else ""
+            out.print(f"  {_when(d.day, start)}  {who}{d.text}", markup=False)
     _explain(lg, out)
     rows = _table(
         "seq>", "day>", "event", "node", "link", "qty>", "value>", title="History", whole=("event", "qty", "value")

@@ -17,7 +17,7 @@ import pyarrow as pa
 from results.bottlenecks.active_period import Rule, _arrays, _end, active_periods
 from results.bottlenecks.momentary import momentary_bottlenecks, shifting_timeline
 from results.bottlenecks.resources import Resource, resources
-from results.bottlenecks.stats import Analysis, ResourceStats, Throughput
+from results.bottlenecks.stats import Analysis, ResourceStats, Throughput, add_diverted
 from results.kpis import EventArrays, KpiKey, compute_kpis, lot_lead_times
 from scenarios.schema import Scenario
 from sim.events import (
@@ -211,7 +211,9 @@ def analyse(
         sole,
         shifting,
     )
-    return Analysis(T, rule, tuple(stats), tuple(timeline), periods, tuple(mom), throughput(ev, scenario))
+    diverted: dict[str, int] = {}
+    add_diverted(diverted, ev)
+    return Analysis(T, rule, tuple(stats), tuple(timeline), periods, tuple(mom), throughput(ev, scenario), diverted)
 
 
 def resource_stats(

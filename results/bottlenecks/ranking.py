@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from results.bottlenecks.stats import MIN_SHARE, Analysis, ResourceStats, nan_mean, rank_key, top_index
 
-__all__ = ["RankRow", "rank", "ranking_table"]
+__all__ = ["RankRow", "diverted_means", "rank", "ranking_table"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,17 @@ def ranking_table(rows: Sequence[RankRow]) -> pa.Table:
     cols = [f for f in RankRow.__dataclass_fields__]
     data = [r.as_dict() for r in rows]
     return pa.table({c: [d[c] for d in data] for c in cols}) if data else pa.table({c: [] for c in cols})
+
+
+def diverted_means(analyses: Sequence[Analysis]) -> dict[str, float]:
+    """Lots diverted per replication (mean over ``analyses``) per ``node:<id>`` / ``link:<id>``.
+
+    Nodes (where lots decided) first, then links (where they went instead), each by first
+    appearance; empty when no replication diverted a lot (every ``static`` run).
+    """
+    total: dict[str, int] = {}
+    for a in analyses:
+        for key, n in a.diverted.items():
+            total[key] = total.get(key, 0) + n
+    keys = sorted(total, key=lambda k: not k.startswith("node:"))  # stable: first appearance within each
+    return {k: total[k] / len(analyses) for k in keys}

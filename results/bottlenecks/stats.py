@@ -11,13 +11,27 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from results.bottlenecks.momentary import Segment
 from results.bottlenecks.resources import Resource
+from sim.events import REROUTED
 
-__all__ = ["MIN_SHARE", "Analysis", "ResourceStats", "Throughput", "nan_mean", "rank_key", "top_index"]
+if TYPE_CHECKING:
+    from results.kpi_arrays import EventArrays
+
+__all__ = [
+    "MIN_SHARE",
+    "Analysis",
+    "ResourceStats",
+    "Throughput",
+    "add_diverted",
+    "nan_mean",
+    "rank_key",
+    "top_index",
+]
 
 MIN_SHARE = 0.01
 """Bottleneck shares below this fraction of the time rank as 0 (by utilisation only)."""
@@ -78,6 +92,11 @@ class Analysis:
     periods: Mapping[str, np.ndarray] = field(repr=False)
     momentary: tuple[tuple[float, float, str, float, float], ...] = field(repr=False)
     throughput: Mapping[str, Throughput] = field(repr=False)
+    diverted: Mapping[str, int] = field(default_factory=dict)
+    """Lots diverted (``rerouted`` rows, routing ``on_departure``): ``node:<id>`` where they
+    decided and ``link:<id>`` the link they took instead, in first-seen order; empty without any.
+    A diversion moves load from the resources of the old route to those of the new one, so the
+    active periods (and with them the momentary bottleneck) move with it."""
 
     def stat(self, name: str) -> ResourceStats:
         """The stats of resource ``name`` (KeyError if unknown)."""
@@ -91,6 +110,15 @@ class Analysis:
         """The rank-1 resource (None when the scenario has no resource)."""
         k = top_index(self.stats)
         return self.stats[k].resource.name if k is not None else None
+
+
+def add_diverted(counts: dict[str, int], ev: EventArrays) -> None:
+    """Add the ``rerouted`` rows of ``ev`` to ``counts`` (``node:<id>`` and ``link:<id>``; see ``Analysis.diverted``)."""
+    rows = np.flatnonzero(ev.kind == REROUTED)
+    for n, lk in zip(ev.node[rows].tolist(), ev.link[rows].tolist(), strict=True):
+        for key in (f"node:{ev.nodes[n]}" if n >= 0 else None, f"link:{ev.links[lk]}" if lk >= 0 else None):
+            if key is not None:
+                counts[key] = counts.get(key, 0) + 1
 
 
 def rank_key(s: ResourceStats, pos: int, min_share: float) -> tuple[float, float, int]:

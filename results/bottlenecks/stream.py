@@ -224,7 +224,14 @@ def finish_analysis(
 
     stats = resource_stats(res, periods, T, kpis or {}, supplier, shares if has_lead else None, sole, shifting)
     return Analysis(
-        T, stream.rule, tuple(stats), tuple(timeline), periods, tuple(mom), _throughput(lead.delivered(), s)
+        T,
+        stream.rule,
+        tuple(stats),
+        tuple(timeline),
+        periods,
+        tuple(mom),
+        _throughput(lead.delivered(), s),
+        dict(stream.diverted),
     )
 
 

@@ -24,6 +24,7 @@ from results.bottlenecks.active_period import (
     _station_periods,
 )
 from results.bottlenecks.resources import resources
+from results.bottlenecks.stats import add_diverted
 from results.kpis import EventArrays
 from scenarios.schema import DispatchScheduled, Scenario
 from sim.events import (
@@ -180,6 +181,7 @@ class BottleneckStream:
         self.link_code = {lk.id: k for k, lk in enumerate(scenario.links)}
         self.item_code = {it.id: k for k, it in enumerate(scenario.items)}
         self.machines: dict[str, Any] = {}
+        self.diverted: dict[str, int] = {}  # Analysis.diverted, as the chunks go
         for r in self.res:
             if r.kind == "node":
                 self.machines[r.name] = _Station(self.end, rule, r.capacity, False)
@@ -194,6 +196,7 @@ class BottleneckStream:
     def feed(self, ev: EventArrays) -> None:
         """One chunk of whole instants, in time order."""
         t = ev.t
+        add_diverted(self.diverted, ev)
         ones = np.ones
         qd, ss, sf = ev.of(QUEUED), ev.of(SERVICE_STARTED), ev.of(SERVICE_FINISHED)
         ld, dp, rt = ev.of(LOADED), ev.of(DEPARTED), ev.of(RETURNED)

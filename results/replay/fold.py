@@ -42,6 +42,7 @@ from sim.events import (
     QUEUED,
     REQUIREMENT_FILLED,
     REQUIREMENT_OPENED,
+    REROUTED,
     RETURNED,
     SERVICE_FINISHED,
     SERVICE_STARTED,
@@ -86,6 +87,8 @@ class _Fold:
         self.budget: dict[str, float] = {}
         self.active: dict[str, list[float]] = {}
         self.link_ends: dict[str, tuple[str | None, str | None]] = {}
+        self.diverted: dict[str, int] = {}
+        self.diverted_to: dict[str, int] = {}
         if scenario is not None:
             for n in scenario.nodes:
                 self.nodes[n.id] = _Node(n.id, n.kind)
@@ -302,6 +305,12 @@ class _Fold:
                     factors.remove(f)
                 if not factors:
                     self.active.pop(target, None)
+            elif k == REROUTED:  # routing on_departure: the lot leaves a link's queue here, if it waited in one
+                lot, nid, link = lots[i], nodes[i] or "?", links[i] or "?"
+                for w in self.node(nid).waiting.values():
+                    w.pop(lot, None)
+                self.diverted[nid] = self.diverted.get(nid, 0) + 1
+                self.diverted_to[link] = self.diverted_to.get(link, 0) + 1
             # stockout rows change nothing: the unmet demand is not stock
 
     def _done(self, lot: int, q: int, ref: int, lost: bool) -> None:
@@ -347,6 +356,8 @@ class _Fold:
             contracts={c.id: copy.copy(c) for c in self.contracts.values()},
             budget_eur=dict(self.budget),
             disruptions={k: min(v) for k, v in self.active.items() if v},
+            diverted=dict(self.diverted),
+            diverted_to=dict(self.diverted_to),
         )
 
 

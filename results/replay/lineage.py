@@ -28,6 +28,11 @@ the lead time; the work steps to the *no-wait time* (what the lot would take if 
 waited), the waits to the rest. A late lot's lateness is explained by its waits, largest first,
 each with its resource; ``culprit`` is the largest.
 
+A ``rerouted`` row (routing ``on_departure``) is no step: the lot's timeline goes on, and the
+diversion is listed in ``Lineage.diversions`` with its old and new route and its reason
+(``results.replay.diversions``). A lot that leaves a link's queue that way keeps its wait for
+that link's vehicle in the handling stage's ``wait_vehicle``.
+
 A requirement's outcome is ``filled`` (every unit delivered), ``filled short`` (closed with
 units lost), ``short of funds`` (not filled: units still wait for money at the end of the
 run) or ``open`` (not filled by the end of the run). Its lateness is against the end of its
@@ -43,9 +48,11 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from results.replay.columns import EventColumns, event_columns, requirement_namer
+from results.replay.diversions import diversions
 from results.replay.state import ReplayError
 from results.replay.timeline import STEP_LABELS, Lineage, Stage, Step, Timeline, Wait, summarise
 from scenarios.schema import due_day
@@ -61,6 +68,7 @@ from sim.events import (
     QUEUED,
     REQUIREMENT_FILLED,
     REQUIREMENT_OPENED,
+    REROUTED,
     SERVICE_FINISHED,
     SERVICE_STARTED,
     TENDER_FINISHED,
@@ -247,6 +255,8 @@ class _Index:
                 else:
                     mark["wait_vehicle"] = t
                     pending = ("vehicle", True, f"link {c.link[i]}", node)
+            elif k == REROUTED and "wait_vehicle" in mark:  # leaves a link's queue for another (in-queue reroute)
+                detail["wait_vehicle"] = detail.get("wait_vehicle", 0.0) + t - mark.pop("wait_vehicle")
             elif k == SERVICE_STARTED:
                 detail["queue"] = detail.get("queue", 0.0) + t - mark.pop("queue", t)
                 mark["service"] = t
@@ -488,6 +498,7 @@ def lineage(
     requirement: str | int | None = None,
     scenario: Scenario | None = None,
     end: float | None = None,
+    routes: Sequence[Sequence[str]] | None = None,
 ) -> Lineage:
     """The full history of one lot or one requirement: its timeline, waits and their resources.
 
@@ -507,6 +518,8 @@ def lineage(
         scenario: The resolved scenario of the run.
         end: End of the run (day; ``end_of_run``); open steps last until then (default: the
             last row's day).
+        routes: The run's route table (the manifest part's ``routes``), to name the routes of
+            its diversions (``Lineage.diversions``).
 
     Raises:
         ReplayError: neither or both of ``lot`` and ``requirement``; no such lot or requirement.
@@ -518,10 +531,15 @@ def lineage(
         if lot not in idx.lot_rows:
             n = len(idx.lot_rows)
             raise ReplayError(f"no lot {lot} in this log (lots are 0..{n - 1})" if n else "no lot in this log")
-        return idx.lot_lineage(lot, with_rows=True)
+        lg = idx.lot_lineage(lot, with_rows=True)
+        lg.diversions = diversions(idx.c, scenario, routes, lot=lot)
+        return lg
     ref = _resolve_requirement(requirement, scenario, idx)
     mine = [idx.lot_lineage(k) for k in sorted(idx.lot_rows) if idx.c.ref[idx.lot_rows[k][0]] == ref]
-    return idx.requirement_lineage(ref, mine)
+    lg = idx.requirement_lineage(ref, mine)
+    lots = {x.lot for x in mine}
+    lg.diversions = [d for d in diversions(idx.c, scenario, routes) if d.lot in lots]
+    return lg
 
 
 def _resolve_requirement(requirement: str | int | None, scenario: Scenario | None, idx: _Index) -> int:

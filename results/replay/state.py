@@ -176,6 +176,8 @@ class State:
         contracts: Per ``"<requirement>@<supplier>"``.
         budget_eur: Budget left per donor.
         disruptions: Capacity factor in force per disrupted node or link.
+        diverted: Lots diverted so far (``rerouted`` rows, routing ``on_departure``) per node
+            where they decided; ``diverted_to`` the same per new next link. Empty without any.
     """
 
     t: float
@@ -188,6 +190,8 @@ class State:
     contracts: dict[str, ContractState]
     budget_eur: dict[str, float]
     disruptions: dict[str, float]
+    diverted: dict[str, int] = field(default_factory=dict)
+    diverted_to: dict[str, int] = field(default_factory=dict)
 
     @property
     def open_requirements(self) -> dict[str, RequirementState]:
@@ -240,9 +244,11 @@ class State:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data (lot keys become strings)."""
+        """Plain JSON-able data (lot keys become strings; ``diverted`` only when some lot was diverted)."""
         out = asdict(self)
         out["lots"] = {str(k): v for k, v in out["lots"].items()}
+        if not self.diverted:  # a run without diversions (every static run) reads as before
+            del out["diverted"], out["diverted_to"]
         for ns, d in zip(self.nodes.values(), out["nodes"].values(), strict=True):
             d["wip"] = ns.wip
         return out

@@ -15,6 +15,7 @@ from scenarios.schema import due_day
 
 if TYPE_CHECKING:
     from results.replay.columns import Row
+    from results.replay.diversions import Diversion
 
 __all__ = ["STEP_LABELS", "Lineage", "Stage", "Step", "Timeline", "Wait", "summarise"]
 
@@ -140,6 +141,8 @@ class Lineage:
         critical: For a requirement, its critical part in words.
         units_ordered: For a requirement, units under contract; ``units_delivered`` delivered.
         end_day: The end of the run the open steps last until.
+        diversions: Where it left its planned route (routing ``on_departure``), in order; for a
+            requirement, those of all its lots (``results.replay.diversions``).
     """
 
     subject: str
@@ -169,6 +172,7 @@ class Lineage:
     units_ordered: int = 0
     units_delivered: int = 0
     end_day: float | None = None
+    diversions: list[Diversion] = field(default_factory=list)
 
     @property
     def allowed_days(self) -> float | None:

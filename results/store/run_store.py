@@ -237,7 +237,9 @@ class RunStore:
         """Record a written part in the manifest (replacing an older entry) and rewrite it.
 
         ``run_result`` is the engine's ``RunResult`` as a dict (``dataclasses.asdict``); its
-        status, end day, counters, error, seed, wall time and blocked list are kept.
+        status, end day, counters, error, seed, wall time and blocked list are kept, and its
+        route table ``routes`` when it has one (``routing.policy: on_departure``; a static run's
+        entry has no ``routes`` key, so its manifest is as before).
         """
         rr = dict(run_result or {})
         entry: dict[str, Any] = {
@@ -254,6 +256,8 @@ class RunStore:
         for key in ("seed", "horizon_days", "wall_s", "blocked", "end"):
             if key in rr:
                 entry[key] = rr[key]
+        if rr.get("routes"):  # routing on_departure: route id -> link ids (a rerouted row's vehicle)
+            entry["routes"] = rr["routes"]
         parts = [p for p in self.manifest["parts"] if (p["strategy"], p["replication"]) != (strategy, int(rep))]
         parts.append(entry)
         parts.sort(key=lambda p: (p["strategy"], p["replication"]))
