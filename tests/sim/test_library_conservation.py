@@ -13,7 +13,7 @@ directory):
   it shows up here);
 - *came out of a supplier*: ``lot_produced`` rows (a lot a line made, or one drawn from the
   supplier's declared stock);
-- *declared unit stock*: ``initial_stock`` of the units in the **base** scenario.
+- *declared unit stock*: ``initial_stock`` of the units and depots in the **base** scenario.
 
 Two more links of the chain: every unit that reached a unit (``delivered``) or was lost
 (``lost``) came out of a supplier, and no strategy declares more supplier stock than the base
@@ -51,7 +51,7 @@ def _sums(table: pa.Table, kind: str) -> dict[str, int]:
 def _unit_stock(s: Scenario) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
     for n in s.nodes:
-        if n.kind == "unit":
+        if n.kind in ("unit", "depot"):  # a depot's declared stock (issue 14) reaches the units too
             for item, q in n.initial_stock.items():
                 out[item] += q
     return out
