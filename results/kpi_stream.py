@@ -31,6 +31,7 @@ import pyarrow as pa
 from results.costs import CostKpis
 from results.kpi_arrays import CodePool, EventArrays, concat_arrays, event_arrays, scenario_pools, slice_arrays
 from results.kpi_flow import LinkFlow, NodeFlow, loaded_arrived
+from results.kpi_inventory import InventoryKpis
 from results.kpi_lead import Counters, ItemUnits, LeadTimes
 from results.kpi_levels import Pairs
 from scenarios.schema import Scenario
@@ -112,6 +113,7 @@ class KpiStream:
         self.nodes = NodeFlow(scenario, self.end)
         self.links = LinkFlow(scenario, self.end)
         self.costs = CostKpis(scenario)
+        self.inventory = InventoryKpis(scenario, self.end)
         self.last_t: float | None = None
 
     def feed(self, chunk: pa.RecordBatch | pa.Table | EventArrays) -> None:
@@ -127,6 +129,7 @@ class KpiStream:
         self.items.add(ev)
         self.nodes.add(ev)
         self.costs.add(ev)
+        self.inventory.add(ev)
 
     def finish(self, end: float | None = None) -> dict[KpiKey, float | None]:
         """Every KPI, keyed by ``(kpi, item, node, link)`` (see ``results.kpis.compute_kpis``).
@@ -165,6 +168,7 @@ class KpiStream:
         self.nodes.result(nodes, T, put)
         self.links.result(links, T, put)
         self.costs.result(items, put)
+        self.inventory.result(T, items, nodes, put)
         return out
 
 

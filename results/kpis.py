@@ -47,6 +47,12 @@ KPIs in long format (``kpi_table``): one row per (kpi, item, node, link) with a 
 - per link: ``capacity``, ``busy_mean``, ``utilisation``, ``queue_mean``, ``queue_max``,
   ``wait_mean_days``, ``wait_max_days``, ``trips``, ``lots_carried``, ``units_carried``,
   ``lost_lots``, ``lost_units``, ``transit_mean_days``.
+- inventory (``results.kpi_inventory``, only when the log has consumption or stock rows), per
+  (item, node), per item and overall: ``units_demanded``, ``units_served_from_stock``,
+  ``units_backordered``, ``units_lost_sales``, ``units_backorder_filled``, ``demand_fill_rate``,
+  ``ready_rate``, ``on_hand_mean_units``, ``backorders_mean_units``, ``backorders_max_units``,
+  ``orders_placed``, ``units_order_placed``, ``lots_order_received``, ``units_order_received``,
+  ``orders_received``; per item and overall ``stockout_node_days``.
 
 Example:
     >>> from scenarios.load import load
@@ -71,6 +77,7 @@ import pyarrow as pa
 from results.costs import COST_KPI_NAMES
 from results.kpi_arrays import CodePool, EventArrays, event_arrays, names_array
 from results.kpi_flow import HANDLING_KINDS
+from results.kpi_inventory import INVENTORY_KPI_NAMES
 from results.kpi_lead import COUNTER_KEYS, STAGES, Counters, weighted_quantile
 from results.kpi_levels import time_weighted
 from results.kpi_stream import KpiKey, KpiStream, LeadStream
@@ -163,6 +170,7 @@ KPI_NAMES: dict[str, str] = {
     "lost_units": "units lost on the link",
     "transit_mean_days": "mean days from loading to arrival of a lot on the link (incl. waiting to depart)",
     **COST_KPI_NAMES,
+    **INVENTORY_KPI_NAMES,
 }
 """Every ``kpi`` string and what it measures."""
 

@@ -16,7 +16,8 @@ stage breakdown, WIP and queues per node with suppliers' order backlogs, utilisa
 (resource x week), bottlenecks by the active-period method of ``results.bottlenecks`` (ranking
 over replications, sole and shifting bottleneck timeline), Sankey of flows (EUR, or units of
 one item), network map with labels set apart, strategy forest plot (paired
-differences against the baseline), a budget burn-down per donor (``results.report_money``), and
+differences against the baseline), a budget burn-down per donor (``results.report_money``), stock
+on hand and backorders per node when the run has inventory data (``results.report_inventory``), and
 the run's provenance, with the run's and the replications' statuses in words.
 
 Example:
@@ -361,6 +362,7 @@ def report_context(data: RunData) -> dict[str, Any]:
     from results import report_bottlenecks as bn
     from results import report_charts as ch
     from results import report_flows as fl
+    from results import report_inventory as iv
     from results import report_money as mo
     from results.headline import report_answer
     from results.report_data import paired_differences, summary_index
@@ -382,6 +384,7 @@ def report_context(data: RunData) -> dict[str, Any]:
         "fig-map": fl.network_map(data, summary),
         "fig-forest": ch.forest(diffs),
         "fig-budget": mo.budget_burn_down(data),
+        "fig-inventory": iv.inventory_panel(data),
         "fig-sweep": (sweep := sweep_section(data.run_dir, data.manifest, data.scenario))[1],
     }
     sc = data.scenario

@@ -157,6 +157,9 @@ class Detail:
     budget: dict[str, np.ndarray] = field(default_factory=dict)
     """donor -> (replications x 2 x day edges): budget plus tranches received, and committed −
     released (``results.costs.donor_budget_series``), at each day edge."""
+    inventory: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    """(node, item) with inventory rows -> (2 x daily bins): mean on-hand units and backorders
+    over the replications (``results.inventory_series``)."""
 
 
 @dataclass
@@ -369,6 +372,7 @@ def _detail(acc: Any) -> Detail:
         item_flow={k: {x: y / n for x, y in v.items()} for k, v in acc.item_flow.items()},
         analyses=dict(sorted(acc.analyses.items())),
         budget={k: np.stack(v) for k, v in acc.budget.items()},
+        inventory=acc.inventory.result(),
     )
 
 

@@ -206,6 +206,9 @@ class DetailAccumulator:
         self.analyses: dict[int, Any] = {}
         self.budget: dict[str, list[np.ndarray]] = {}
         self.resources = resources(scenario, make_resource)
+        from results.inventory_series import InventoryAcross
+
+        self.inventory = InventoryAcross(scenario, day_edges)
 
     def add(
         self,
@@ -221,10 +224,13 @@ class DetailAccumulator:
         from results.bottlenecks.stream import FIRST_PASS, LEAD_COLUMNS, finish_analysis
 
         part = _Part(self.s, self.day_edges, self.week_edges, end, "saturated")
+        inventory = self.inventory.part()
         for ev in chunks(FIRST_PASS):
             part.feed(ev)
+            inventory.feed(ev)
             if also is not None:
                 also(ev)
+        self.inventory.add(inventory)
         self.n += 1
         la = part.lead.lead_arrays({*LEAD_COLUMNS, "item"})
         self.analyses[rep] = finish_analysis(part.bottlenecks, part.lead, chunks, kpis, la)

@@ -85,6 +85,14 @@ _EXACT: dict[str, Domain] = {
     "wait_max_days": _DAYS,
     "sojourn_mean_days": _DAYS,
     "transit_mean_days": _DAYS,
+    "demand_fill_rate": _SHARE,  # inventory (results.kpi_inventory)
+    "ready_rate": _SHARE,
+    "stockout_node_days": _COUNT,
+    "orders_placed": _COUNT,
+    "orders_received": _COUNT,
+    "on_hand_mean_units": _LEVEL,
+    "backorders_mean_units": _LEVEL,
+    "backorders_max_units": _COUNT,
 }
 _PREFIX: tuple[tuple[str, Domain], ...] = (
     ("stage_share_", _SHARE),

@@ -43,6 +43,7 @@ FIGURE_IDS = (
     "fig-sankey",
     "fig-map",
     "fig-budget",
+    "fig-inventory",  # small_routers: brigade_south consumes chargers
 )
 
 
