@@ -360,8 +360,8 @@ class ItemUnits:
         fr = np.flatnonzero(self.filled[:n])
         need_by: Any = self.need_by[:n]  # due_day applies elementwise
         ok[fr] = (self.fill_qty[fr] == req_qty[fr]) & (self.fill_t[fr] <= due_day(need_by[fr]) + 1e-9)
-        code = {name: c for c, name in enumerate(self.node_names)}
-        depots = [code[d.id] for d in s.nodes if isinstance(d, Depot) and d.id in code]
+        node_code = {name: c for c, name in enumerate(self.node_names)}
+        depots = [node_code[d.id] for d in s.nodes if isinstance(d, Depot) and d.id in node_code]
         opened_mask = self.opened[:n] & ~np.isin(self.req_node[:n], depots)  # units' requirements only
         item_qty = grow(self.item_qty, len(ev_items) + 1, 0)
         item_last = grow(self.item_last, len(ev_items) + 1, -np.inf)
