@@ -1,6 +1,6 @@
 """Start-up of the ``aidflow`` command: wall and CPU time, peak RSS and the costliest imports.
 
-Run: ``.venv/bin/python benchmarks/startup.py [--repeat 5] [--scenario tests/scenarios/tiny.yaml] [--json]``
+Run: ``.venv/bin/python benchmarks/startup.py [--repeat 7] [--scenario tests/scenarios/tiny.yaml] [--json]``
 
 Each command runs in a fresh process, ``--repeat`` times; every figure is the best (lowest) of
 the repeats, the usual way to read a timing on a shared machine. Commands:
@@ -21,6 +21,10 @@ under ``python -X importtime`` and lists the modules with the highest cumulative
 and the heavy libraries (pandas, scipy, networkx, pyarrow, duckdb, dask, plotly, matplotlib)
 loaded when it exited. The import times of that process are inflated by ``-X importtime``
 itself; read them as shares, not as seconds saved.
+
+The 1-minute load average before and after the measurements is printed with them: on a
+shared machine (load above its core count) wall times say little and the CPU columns are
+the figures to compare.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class Timing:
     import_s: float = 0.0
     top_imports: list[tuple[str, float]] = field(default_factory=list)
     heavy_loaded: list[str] = field(default_factory=list)
+    load_before: float | None = None
+    load_after: float | None = None
 
 
 def aidflow_script() -> Path:
@@ -138,9 +144,18 @@ def import_profile(args: list[str], top: int) -> tuple[float, list[tuple[str, fl
     return total, ranked, [h for h in HEAVY if h in loaded]
 
 
+def load_average() -> float | None:
+    """The 1-minute load average (None where ``os.getloadavg`` is not available)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - not on every platform
+        return None
+
+
 def measure(command: str, args: list[str], repeats: int, top: int, run_dir: Path | None = None) -> Timing:
     """Best of ``repeats`` fresh processes of ``aidflow ARGS``, plus one import profile."""
     script = [sys.executable, str(aidflow_script())]
+    load_before = load_average()
     walls, cpus, rsss, engines, beyonds, beyond_cpus = [], [], [], [], [], []
     for _ in range(repeats):
         wall, cpu, rss, _ = _timed([*script, *args])
@@ -166,6 +181,8 @@ def measure(command: str, args: list[str], repeats: int, top: int, run_dir: Path
         import_s=import_s,
         top_imports=ranked,
         heavy_loaded=heavy,
+        load_before=load_before,
+        load_after=load_average(),
     )
 
 
@@ -204,6 +221,11 @@ def table(timings: list[Timing], top: int) -> str:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    loads = [x for t in timings for x in (t.load_before, t.load_after) if x is not None]
+    if loads:
+        lines.append(
+            f"1-minute load average while measuring: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores"
+        )
     for t in timings:
         lines.append("")
         lines.append(f"{t.command}: heavy modules loaded: {', '.join(t.heavy_loaded) or 'none'}")
@@ -215,7 +237,7 @@ def table(timings: list[Timing], top: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the table (or JSON)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeat", type=int, default=5, help="fresh processes per command; the best is kept (5)")
+    ap.add_argument("--repeat", type=int, default=7, help="fresh processes per command; the best is kept (7)")
     ap.add_argument("--scenario", type=Path, default=ROOT / "tests" / "scenarios" / "tiny.yaml")
     ap.add_argument("--top", type=int, default=12, help="imports listed per command (12)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scenarios.errors import AidflowError
+
+if TYPE_CHECKING:  # multiprocessing and socket only when asked for (-j, --scheduler): ~7 ms of a serial start-up
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.connection import Connection
 
 __all__ = ["SerialExecutor", "check_scheduler", "make_executor"]
 
@@ -80,6 +81,8 @@ def check_scheduler(scheduler: str | None, scheduler_file: str | None = None, ti
             f"{what}: bad Dask scheduler address {address!r}: {exc} (expected 'local' or tcp://host:port)"
         ) from None
     if hostport is not None:
+        import socket
+
         host, port = hostport
         try:
             socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
@@ -139,6 +142,9 @@ def make_executor(jobs: int = 1, scheduler: str | None = None, scheduler_file: s
         if jobs <= 1:
             yield SerialExecutor()
             return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         ctx = multiprocessing.get_context("forkserver")
         alive_r, alive_w = ctx.Pipe(duplex=False)  # closing alive_w (or dying) ends the workers
         try:

@@ -1,4 +1,4 @@
-"""Start-up cost of the command processes: keep pandas out of them.
+"""Start-up cost of the command processes: keep pandas out, skip work a command never needs.
 
 aidflow never uses pandas, but pyarrow imports it (about 0.8 s, a third of a tiny ``aidflow
 run``) the first time it converts Python or numpy data: ``pa.array``, ``pa.scalar``,
@@ -13,6 +13,20 @@ Other processes are left alone: a test or a notebook calling ``sim.cli.main`` in
 use pandas itself, so :func:`is_command_process` tells the command's own process from those.
 Dask workers belong to Dask and are not touched either.
 
+Two more savings of issue 19 (a tiny ``aidflow run`` within 1 s beyond the simulation), each
+measured in ``benchmarks/README.md``:
+
+- :func:`skip_pydantic_plugin_scan`: the first pydantic model of a process looks for pydantic
+  plugins in the entry points of every installed distribution (``importlib.metadata``; about
+  15-30 ms, more the more packages the environment holds). aidflow's command processes use
+  none, so they set pydantic's own switch ``PYDANTIC_DISABLE_PLUGINS`` unless the user set it.
+- :func:`only_invoked_command`: typer turns every registered command into a click command
+  (signatures, parameter types) before it parses anything, about 20 ms for aidflow's twelve.
+  When the first argument names a command, the app handed to typer holds that command alone:
+  the same group, callback and options, so parsing, help, errors and exit codes of that
+  command are those of the full app. Anything else (no command, an option, a misspelt
+  command and its did-you-mean) goes to the full app.
+
 Example:
     >>> import sys
     >>> blocked = keep_pandas_out()  # True unless pandas is loaded already
@@ -23,13 +37,29 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-__all__ = ["is_command_process", "keep_pandas_out", "release_pandas"]
+if TYPE_CHECKING:
+    import typer
+    from typer.models import CommandInfo
+
+__all__ = [
+    "is_command_process",
+    "keep_pandas_out",
+    "only_invoked_command",
+    "release_pandas",
+    "skip_pydantic_plugin_scan",
+]
+
+PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+"""pydantic's documented switch: ``__all__`` loads no plugin and skips the entry-point scan."""
 
 _KEPT_OUT = "pandas"
 
@@ -81,3 +111,49 @@ def is_command_process() -> bool:
         return True
     script = getattr(main, "__file__", None)
     return bool(script) and Path(str(script)).stem == "aidflow"
+
+
+def skip_pydantic_plugin_scan() -> bool:
+    """Spare pydantic its scan of every installed distribution for plugins (none is used here).
+
+    Sets ``PYDANTIC_DISABLE_PLUGINS=__all__`` for this process and the workers it starts,
+    unless the variable is set already (a user's own choice is kept).
+
+    Returns:
+        True if this call set the variable.
+    """
+    if PLUGINS_ENV in os.environ:
+        return False
+    os.environ[PLUGINS_ENV] = "__all__"
+    return True
+
+
+def command_name(info: CommandInfo) -> str:
+    """The name a registered typer command is invoked by (typer's own rule when none is given)."""
+    if info.name:
+        return info.name
+    callback = info.callback
+    assert callback is not None, "a registered command without a name has a callback"
+    return callback.__name__.lower().replace("_", "-")
+
+
+def only_invoked_command(app: typer.Typer, args: Sequence[str]) -> typer.Typer:
+    """``app`` with only the command that ``args`` invoke, or ``app`` itself when that is unclear.
+
+    Args:
+        app: the full application (never changed: a shallow copy is trimmed).
+        args: the command-line arguments after the program name.
+
+    Returns:
+        A copy of ``app`` holding the one command named by ``args[0]`` (same callback, group
+        settings and options), or ``app`` when ``args`` is empty, starts with an option, names
+        no single registered command, or ``app`` has sub-groups.
+    """
+    if not args or args[0].startswith("-") or app.registered_groups:
+        return app
+    kept = [c for c in app.registered_commands if command_name(c) == args[0]]
+    if len(kept) != 1:
+        return app
+    trimmed = copy.copy(app)
+    trimmed.registered_commands = kept
+    return trimmed

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from results.store.hashing import sha256_file
 from results.store.layout import TMP_PREFIX
+from results.store.parquet_out import write_table
 
 __all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_parquet", "atomic_write_text"]
 
@@ -91,7 +91,7 @@ def atomic_write_parquet(path: str | Path, table: pa.Table) -> str:
     path = Path(path)
     tmp = _tmp_path(path)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write_table(table, tmp, compression="zstd")  # pyarrow.parquet's bytes, without importing it
         _commit(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from results.store.atomic import _commit, _tmp_path
 from results.store.hashing import sha256_file
 from results.store.layout import StoreError
+from results.store.parquet_out import ParquetFileWriter
 from sim.log import arrow_schema
 
 __all__ = ["PartWriter"]
@@ -70,7 +70,7 @@ class PartWriter:
         self._stop_sent = False
         self._aborted = False
         try:
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+            self._writer = ParquetFileWriter(self._tmp, self.schema, compression="zstd")  # = pq.ParquetWriter's bytes
         except BaseException:
             self._tmp.unlink(missing_ok=True)
             raise

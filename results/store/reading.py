@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from results.store.layout import EVENTS_DIR, StoreError
 
@@ -59,6 +58,8 @@ def iter_event_batches(
     if not parts:
         raise StoreError(f"{run_dir}: no event part matches strategy={strategy} rep={rep}")
     path = parts[0]
+    import pyarrow.parquet as pq  # here, not at import: it imports pyarrow.fs and ssl (results/store/parquet_out.py)
+
     try:
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
@@ -99,6 +100,8 @@ def read_events(run_dir: str | Path, strategy: str | None = None, rep: int | Non
         raise StoreError(f"{run_dir}: no event part matches {what}")
 
     def one(path: Path) -> pa.Table:
+        import pyarrow.parquet as pq
+
         try:
             return pq.ParquetFile(path).read()
         except (OSError, pa.ArrowException) as exc:

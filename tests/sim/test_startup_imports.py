@@ -10,6 +10,7 @@ DuckDB, plotly or matplotlib. Keeping pandas out changes nothing in what a run w
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -84,6 +85,8 @@ def test_a_tiny_run_loads_neither_pandas_nor_networkx(tmp_path: Path, script: Pa
     assert {"pyarrow", "numpy", "simpy"} <= modules  # it did run
     assert top_level(modules, HEAVY) == []
     assert top_level(modules, ("pyarrow.compute",)) == []  # ~0.1 s; the KPIs read Arrow buffers with numpy
+    # a serial run starts no worker: multiprocessing and the process pool are imported for -j only (~7 ms)
+    assert top_level(modules, ("multiprocessing", "concurrent.futures.process")) == []
 
 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
@@ -129,3 +132,63 @@ def test_keep_pandas_out_makes_the_import_fail_until_released() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["refused", "pandas", "loaded", "True", "False"]
+
+
+# the same, noting also whether pydantic scanned the installed packages for plugins
+NOTE_PLUGIN_SCAN = NOTE_MODULES.replace(
+    "json.dump(sorted(sys.modules), f)",
+    "loader = sys.modules.get('pydantic.plugin._loader'); "
+    "json.dump(sorted(sys.modules) + (['<plugins scanned>'] if getattr(loader, '_plugins', None) is not None else []), f)",
+)
+
+
+def test_a_tiny_run_does_not_scan_the_installed_packages_for_pydantic_plugins(
+    tmp_path: Path, script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    out = tmp_path / "run"
+    args = ("run", str(TINY), "-n", "1", "--out", str(out), "-q", "--format", "json")
+    modules = loaded_by(tmp_path, *args, code=NOTE_PLUGIN_SCAN)
+    assert "pydantic" in modules  # it did validate with pydantic models
+    assert "<plugins scanned>" not in modules
+
+
+def test_the_plugin_switch_keeps_a_users_own_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.startup import PLUGINS_ENV, skip_pydantic_plugin_scan
+
+    monkeypatch.setenv(PLUGINS_ENV, "some_plugin")
+    assert not skip_pydantic_plugin_scan()
+    assert os.environ[PLUGINS_ENV] == "some_plugin"
+    monkeypatch.delenv(PLUGINS_ENV)
+    assert skip_pydantic_plugin_scan()
+    assert os.environ[PLUGINS_ENV] == "__all__"
+
+
+def test_only_the_invoked_command_is_built() -> None:
+    from sim.cli import app
+    from sim.startup import command_name, only_invoked_command
+
+    names = [command_name(c) for c in app.registered_commands]
+    assert {"run", "validate", "compare", "sweep"} <= set(names)
+    for name in names:
+        trimmed = only_invoked_command(app, [name, "x.yaml", "-n", "1"])
+        assert [command_name(c) for c in trimmed.registered_commands] == [name]
+        assert trimmed.registered_callback is app.registered_callback
+    assert len(app.registered_commands) == len(names)  # the full app is left whole
+    for args in ([], ["--help"], ["-V"], ["rnu", "x.yaml"], ["--", "run"]):
+        assert only_invoked_command(app, args) is app  # no command, an option, a misspelt command
+
+
+def test_a_command_alone_parses_helps_and_fails_as_in_the_full_app() -> None:
+    """Same output and exit code, command by command, for help, missing and unknown arguments."""
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.startup import command_name, only_invoked_command
+
+    runner = CliRunner()
+    for name in (command_name(c) for c in app.registered_commands):
+        for args in ([name, "--help"], [name], [name, "--no-such-option"], [name, "a", "b", "c"]):
+            full = runner.invoke(app, args, env={"COLUMNS": "100"})
+            alone = runner.invoke(only_invoked_command(app, args), args, env={"COLUMNS": "100"})
+            assert (alone.output, alone.exit_code) == (full.output, full.exit_code), args
