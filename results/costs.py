@@ -335,7 +335,7 @@ def donor_budget_series(table: Any, scenario: Scenario | None = None) -> pa.Tabl
         >>> b.column_names[:3]
         ['t', 'donor', 'added_eur']
     """
-    from results.kpis import event_arrays
+    from results.kpi_arrays import event_arrays
 
     ev = table if hasattr(table, "of") else event_arrays(table, scenario)
     ba, fcm, frl = _rows(ev, "budget_added"), _rows(ev, "funds_committed"), _rows(ev, "funds_released")

@@ -11,7 +11,7 @@ chunk holds whole instants. ``table_chunks`` does the same for a table in memory
 The log's rows are in time order (``sim.log``: ``t`` non-decreasing in ``seq`` order); a
 chunk where time goes back raises ``ValueError``, since everything fed by chunks relies on it.
 
-:class:`StepAverage` is ``results.report_data.step_average`` fed by chunks: the same bits,
+:class:`StepAverage` is ``step_average`` fed by chunks: the same bits,
 since the running integral is carried and summed in the same order.
 
 Example:
@@ -37,7 +37,7 @@ from results.kpis import EventArrays
 from scenarios.schema import Scenario
 from sim.events import KIND_CODE
 
-__all__ = ["CHUNK_ROWS", "StepAverage", "last_time", "part_batches", "part_chunks", "table_chunks"]
+__all__ = ["CHUNK_ROWS", "StepAverage", "last_time", "part_batches", "part_chunks", "step_average", "table_chunks"]
 
 CHUNK_ROWS = 1 << 17
 """Rows read at a time (a few tens of MB of numpy columns)."""
@@ -228,12 +228,36 @@ def table_chunks(table: pa.Table, scenario: Scenario, batch_rows: int = CHUNK_RO
     return _chunks(table.to_batches(max_chunksize=batch_rows), scenario)
 
 
+def step_average(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Time-average of a step function over each bin ``[edges[i], edges[i+1])``.
+
+    The level starts at 0 and changes by ``delta`` at ``t`` (any order; changes at one instant
+    add up). Returns one average per bin (0 for an empty bin).
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    if len(edges) < 2:
+        return np.zeros(0)
+    width = np.diff(edges)
+    if len(t) == 0:
+        return np.zeros(len(width))
+    order = np.argsort(t, kind="stable")
+    tt = np.asarray(t, dtype=np.float64)[order]
+    level = np.cumsum(np.asarray(delta, dtype=np.float64)[order])
+    at = np.r_[0.0, np.cumsum(level[:-1] * np.diff(tt))]  # integral from 0 up to each change
+    k = np.searchsorted(tt, edges, side="right") - 1
+    kk = np.maximum(k, 0)
+    integral = np.where(k >= 0, at[kk] + level[kk] * (edges - tt[kk]), 0.0)
+    out = np.zeros(len(width))
+    np.divide(np.diff(integral), width, out=out, where=width > 0)
+    return out
+
+
 class StepAverage:
     """``step_average`` of several step functions over the same bins, fed chunk by chunk.
 
     Each group's level starts at 0 and changes by ``delta`` at ``t``; ``add`` takes rows of
     whole instants, later than the rows of the previous ``add`` (in any order). ``result`` gives one row of
-    bin averages per group, equal bit for bit to ``results.report_data.step_average`` of all
+    bin averages per group, equal bit for bit to ``step_average`` of all
     the group's rows at once.
 
     Args:

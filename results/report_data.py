@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from results.part_stream import step_average
 from scenarios.schema import Border, Depot, Hub, Scenario
 
 __all__ = [
@@ -55,30 +56,6 @@ HANDLING = (Hub, Border, Depot)
 
 
 # --------------------------------------------------------------------------- small tools
-
-
-def step_average(t: np.ndarray, delta: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Time-average of a step function over each bin ``[edges[i], edges[i+1])``.
-
-    The level starts at 0 and changes by ``delta`` at ``t`` (any order; changes at one instant
-    add up). Returns one average per bin (0 for an empty bin).
-    """
-    edges = np.asarray(edges, dtype=np.float64)
-    if len(edges) < 2:
-        return np.zeros(0)
-    width = np.diff(edges)
-    if len(t) == 0:
-        return np.zeros(len(width))
-    order = np.argsort(t, kind="stable")
-    tt = np.asarray(t, dtype=np.float64)[order]
-    level = np.cumsum(np.asarray(delta, dtype=np.float64)[order])
-    at = np.r_[0.0, np.cumsum(level[:-1] * np.diff(tt))]  # integral from 0 up to each change
-    k = np.searchsorted(tt, edges, side="right") - 1
-    kk = np.maximum(k, 0)
-    integral = np.where(k >= 0, at[kk] + level[kk] * (edges - tt[kk]), 0.0)
-    out = np.zeros(len(width))
-    np.divide(np.diff(integral), width, out=out, where=width > 0)
-    return out
 
 
 def mean_band(samples: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from results.kpis import EventArrays, KpiKey
-from results.part_stream import StepAverage
+from results.part_stream import StepAverage, step_average
 from scenarios.schema import Agency, Border, Depot, Hub, Scenario, Supplier, effective_channel
 from sim.events import (
     ARRIVED,
@@ -252,7 +252,6 @@ class DetailAccumulator:
         self._budget(cold)
 
     def _utilisation(self, part: _Part, cold: EventArrays) -> None:
-        from results.report_data import step_average
 
         node_busy, link_busy = part.node_busy.result(), part.link_busy.result()
         ts, tf = _distinct_tenders(cold, cold.of(TENDER_STARTED)), _distinct_tenders(cold, cold.of(TENDER_FINISHED))
