@@ -20,7 +20,7 @@ Built so that the *same* model can be written in plain SimPy (``benchmarks/refer
   transit (mean ``truck_transit_days``) and a fixed return (``truck_return_days``). A truck
   starts loading when a lot waits and a truck is free, leaves the moment it holds
   ``truck_lots`` lots or ``max_wait_days`` after it started loading, with what it holds
-  (``sim/model/transport.py``). The fleet's utilisation is ``truck_rho`` (``truck_lots`` is
+  (``sim/model/transport_dispatch.py``). The fleet's utilisation is ``truck_rho`` (``truck_lots`` is
   sized from it);
 - depot -> unit_u: one vehicle of one lot (a single clerk): exponential transit, fixed return,
   sized so that the clerk is busy ``clerk_rho`` of the time;

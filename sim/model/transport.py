@@ -3,17 +3,11 @@
 Each link is a ``Carrier``: a queue of lots waiting at the link's origin and a deque of free
 vehicle numbers. A vehicle carrying one lot travels as that lot's own event (``Lot``, re-armed
 for the trip); a vehicle carrying several is one reusable event per vehicle (``Rearm``). No
-process and no new ``Timeout`` per trip or per lot.
-
-Empty returns are kept lazily, without an event: an unloaded vehicle goes on a list of
-returns (in order of return when the return time is fixed, else a heap) and becomes free
-when the carrier needs it — it looks for returns due only when no vehicle is free, or the
-link is constrained — or at the next flush of the log, whichever comes first; its
-``returned`` row is appended then, with the return time, and the log puts it in time order
-(before a flush every return due is collected: ``collect_returns``). Only when lots wait for
-a vehicle does the carrier schedule a wake-up at the earliest return. So a vehicle is back at
-the same simulated time as it would be with a return event, with a third fewer events on
-busy links; which free vehicle a lot gets may differ, which changes nothing else.
+process and no new ``Timeout`` per trip or per lot. This module holds the origin's side:
+queueing, loading and departing. The destination's side — arrivals, unloading and the lazy
+return of empty vehicles — is ``sim.model.transport_arrivals``; the ``full`` and ``scheduled``
+rules' dispatch is ``sim.model.transport_dispatch``. Both are mixed into ``Carrier``, and this
+module re-exports ``dispatcher`` and ``start_dispatcher``.
 
 Dispatch rules:
     immediate: a free vehicle takes what waits and leaves at once. On a FIFO link whose
@@ -22,14 +16,10 @@ Dispatch rules:
         ``departed`` are rows of the lot's one record. Otherwise a reusable "kick" event,
         scheduled when work arrives, loads what waits at the end of the instant — so lots
         released together share vehicles, and the most urgent go first under priority queues.
-    full: a vehicle leaves the moment it is full — no lot of the scenario could fit in the room
-        left, or the next waiting lot does not fit (``_full``) — or ``max_wait_days`` after its
-        first lot.
-    scheduled: convoys leave every ``every_days`` from ``first_day`` with what waits.
-A ``scheduled`` link keeps one long-lived dispatcher process (a generator taking the context,
-as in SimPy's examples): it acts per convoy, not per lot. A ``full`` link is driven by its
-carrier's loader (``Carrier._fl_run``): callbacks on pooled events, the exact twin of such a
-process, with no ``Event``, ``Timeout`` or ``AnyOf`` built per arriving lot.
+    full: a vehicle leaves the moment it is full or ``max_wait_days`` after its first lot
+        (``sim.model.transport_dispatch``).
+    scheduled: convoys leave every ``every_days`` from ``first_day`` with what waits
+        (``sim.model.transport_dispatch``).
 
 A disruption at factor f in (0, 1] keeps ``ceil(vehicles * f)`` vehicles usable and stretches
 every transit and return drawn while it holds by ``ceil(vehicles * f) / (vehicles * f)``
@@ -39,16 +29,13 @@ departures. It may add a loss probability for lots departing while it lasts.
 
 from __future__ import annotations
 
-import bisect
-import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT
+from simpy.events import NORMAL
 
 from scenarios.errors import RunError
 from sim.events import (
@@ -66,7 +53,8 @@ from sim.events import (
 from sim.model.context import Rearm
 from sim.model.handling import scale, stretched
 from sim.model.queues import make_queue
-from sim.model.units import lot_lost
+from sim.model.transport_arrivals import RETURN_SLOTS, Arrivals
+from sim.model.transport_dispatch import LOADER_SLOTS, FullLoader, dispatcher, start_dispatcher
 from sim.rng import Sampler
 
 if TYPE_CHECKING:
@@ -79,39 +67,26 @@ INLINE = True
 """Allow inline dispatch on FIFO immediate links with one-lot vehicles (False: always kick; for tests)."""
 
 INF = math.inf
-BULK = 64
-"""Returns collected at once from which their rows go to the log as one numpy chunk."""
-
-# the phases of a ``full`` link's loader (``Carrier._fl_steps``)
-_A = 0  # waiting for lots, a vehicle and room
-_B = 1  # loading a vehicle: check full / deadline
-_B_RESUMED = 2  # loading: woken by a lot or the deadline
-_C = 3  # loaded: waiting for the link to reopen, then leaving
 
 
-class _Tick(Rearm):
-    """A pooled wake-up or deadline of a ``full`` link's loader, tagged with the wait it belongs to."""
-
-    gen = 0
-
-
-class Carrier:
+class Carrier(Arrivals, FullLoader):
     """A link's vehicle pool and waiting lots.
 
+    Arrivals and returns come from ``Arrivals``, the ``full`` rule's loader from ``FullLoader``.
     After construction ``connect`` names what is at both ends (stations, or the unit's
     delivery callback).
     """
 
     __slots__ = (
-        "_back0", "_dispatching", "_fl_armed", "_fl_deadline", "_fl_fired", "_fl_gen", "_fl_has_wake", "_fl_load",
-        "_fl_phase", "_fl_resume", "_fl_timers", "_fl_vehicle", "_fl_volume", "_fl_wait", "_fl_wakes", "_free",
-        "_from_capped", "_kick", "_kicked", "_plain", "_ret_h", "_ret_n", "_ret_seq", "_ret_t", "_returning",
-        "_rwake", "_to_capped", "_transit0", "_veh", "_wake_at", "back", "back_fixed", "busy_vehicle_days",
-        "c_arr_del", "c_arr_start", "c_arr_wait", "c_departed", "c_fin_go", "c_fin_wait", "c_go", "c_loaded",
-        "c_lost", "c_prod_go", "c_prod_wait", "c_q_go", "c_q_wait", "c_returned", "capacity_m3", "cbs_one", "ctx",
-        "deliver", "dest", "env", "every_days", "extra_loss", "first_day", "fits_m3", "inline", "link", "loss",
-        "loss_probability", "max_lot_m3", "max_wait_days", "min_lot_m3", "origin", "origin_station", "p_loss",
-        "poke", "queue", "rec", "rule", "station", "transit", "usable", "vehicles", "wake",
+        "_back0", "_dispatching", "_free", "_from_capped", "_kick", "_kicked", "_plain", "_to_capped", "_transit0",
+        "_veh", "back", "busy_vehicle_days", "c_arr_del", "c_arr_start", "c_arr_wait", "c_departed", "c_fin_go",
+        "c_fin_wait", "c_go", "c_loaded", "c_lost", "c_prod_go", "c_prod_wait", "c_q_go", "c_q_wait", "c_returned",
+        "capacity_m3", "cbs_one", "ctx", "deliver", "dest", "env", "every_days", "extra_loss", "first_day",
+        "fits_m3", "inline", "link", "loss", "loss_probability", "max_lot_m3", "max_wait_days", "min_lot_m3",
+        "origin", "origin_station", "p_loss", "poke", "queue", "rec", "rule", "station", "transit", "usable",
+        "vehicles", "wake",
+        *RETURN_SLOTS,
+        *LOADER_SLOTS,
     )  # fmt: skip
 
     def __init__(
@@ -161,17 +136,7 @@ class Carrier:
         self.first_day = first_day
         self._free: deque[int] = deque(range(vehicles))
         self._veh: list[Rearm | None] = [None] * vehicles
-        # vehicles coming back empty: with a fixed return time they come back in the order they
-        # left, so day and vehicle go on two lists read from ``_ret_h`` on; otherwise on a heap
-        # of (day, seq, vehicle)
-        self.back_fixed = back_fixed
-        self._ret_t: list[float] = []
-        self._ret_n: list[int] = []
-        self._ret_h = 0
-        self._returning: list[tuple[float, int, int]] = []
-        self._ret_seq = 0
-        self._wake_at = INF
-        self._rwake: Rearm | None = None
+        self._init_returns(back_fixed)
         self.queue = make_queue(ctx.priority_queues)
         self.wake: simpy.Event | None = None
         self.station: Station | None = None
@@ -190,20 +155,7 @@ class Carrier:
             self.poke = self._fl_poke
         else:
             self.poke = self._poke_wake
-        # ``full`` dispatch: the loader's state (see ``_fl_run``)
-        self._fl_gen = 0
-        self._fl_wait = 0
-        self._fl_has_wake = False
-        self._fl_fired = False
-        self._fl_armed = False
-        self._fl_phase = _A
-        self._fl_vehicle = -1
-        self._fl_load: list[Lot] = []
-        self._fl_volume = 0.0
-        self._fl_deadline = 0.0
-        self._fl_wakes: list[_Tick] = []
-        self._fl_timers: list[_Tick] = []
-        self._fl_resume: Rearm | None = None
+        self._init_loader()
         lc = ctx.log.lot_code
         o, d, k = origin, dest, link
         self.c_prod_wait = lc((LOT_PRODUCED, o, -1), (QUEUED, o, k))
@@ -271,14 +223,6 @@ class Carrier:
         self._set_plain()
         self.poke()
 
-    def _returns_to_heap(self) -> None:
-        """Move pending returns from the in-order lists to the heap (returns stop being in departure order)."""
-        for i in range(self._ret_h, len(self._ret_t)):
-            self._ret_seq += 1
-            heapq.heappush(self._returning, (self._ret_t[i], self._ret_seq, self._ret_n[i]))
-        self._ret_t, self._ret_n, self._ret_h = [], [], 0
-        self.back_fixed = False
-
     def _poke_wake(self) -> None:
         w = self.wake
         if w is not None and not w.triggered:
@@ -317,85 +261,6 @@ class Carrier:
         """The next station can take one more lot."""
         st = self.station
         return st is None or st.reserved < st.cap
-
-    # ------------------------------------------------------------------ lazy returns
-
-    def next_return(self) -> float:
-        """Day of the earliest return still to come (infinity if none)."""
-        if self.back_fixed:
-            return self._ret_t[self._ret_h] if self._ret_h < len(self._ret_t) else INF
-        return self._returning[0][0] if self._returning else INF
-
-    def collect_returns(self, until: float, inclusive: bool = True) -> None:
-        """Free every vehicle back by ``until`` (``< until`` unless ``inclusive``), logging ``returned``."""
-        if self.back_fixed:
-            ts, h = self._ret_t, self._ret_h
-            k = (bisect.bisect_right if inclusive else bisect.bisect_left)(ts, until, h)
-            if k == h:
-                return
-            ns = self._ret_n[h:k]
-            if k - h >= BULK:  # many at once (a flush): one numpy chunk of records
-                recs = np.empty((k - h, 4))
-                recs[:, 0] = ts[h:k]
-                recs[:, 1] = self.c_returned
-                recs[:, 2] = -1
-                recs[:, 3] = ns
-                self.ctx.log.put_records(recs)
-            else:
-                rec, code = self.rec, self.c_returned
-                for i in range(h, k):
-                    rec((ts[i], code, -1, self._ret_n[i]))
-            self._free.extend(ns)
-            if k > 4096 and 2 * k > len(ts):
-                del ts[:k]
-                del self._ret_n[:k]
-                k = 0
-            self._ret_h = k
-            return
-        rq = self._returning
-        rec, code, free = self.rec, self.c_returned, self._free
-        while rq and (rq[0][0] <= until if inclusive else rq[0][0] < until):
-            t, _, n = heapq.heappop(rq)
-            rec((t, code, -1, n))
-            free.append(n)
-
-    def _await_return(self) -> None:
-        """Lots wait and no vehicle is ready: wake up at the earliest return, if one is coming."""
-        if self.rule == "scheduled":  # convoys look for vehicles on their timetable
-            return
-        t = self.next_return()
-        if t == INF:
-            return
-        now = self.env.now
-        if t <= now:  # returns already due (lots waited for room, not vehicles): free them and retry
-            self.collect_returns(now)
-            self.poke()
-            return
-        if t >= self._wake_at:
-            return
-        self._wake_at = t
-        d = t - now
-        w = self._rwake
-        if w is None or w.callbacks is not None:  # none yet, or the one we have is still pending
-            w = Rearm(self.env, d, self._woken)
-            if self._rwake is None:
-                self._rwake = w
-        else:
-            w.callbacks = w.cbs
-            self.env.schedule(w, NORMAL, d)
-
-    def _woken(self, ev: Any) -> None:
-        now = self.env.now
-        if now >= self._wake_at:
-            self._wake_at = INF
-        self.collect_returns(now)
-        if self.rule == "immediate":
-            if not self._dispatching:
-                self._dispatch(None)
-        else:
-            self.poke()
-            if self.queue and self.room() and not self.vehicle_ready():
-                self._await_return()
 
     # ------------------------------------------------------------------ lots arriving at the origin
 
@@ -571,289 +436,3 @@ class Carrier:
             self.env.schedule(ve, NORMAL, d)
         ve.load = load  # type: ignore[attr-defined]
         ve.lost = lost  # type: ignore[attr-defined]
-
-    # ------------------------------------------------------------------ arrivals
-
-    def _arrive_station(self, lot: Lot) -> None:
-        """A vehicle carrying ``lot`` alone reached the (uncapped) station at the destination."""
-        now = self.env.now
-        lot.hop += 1
-        n = lot.vehicle
-        if lot.lost:
-            self._lost(lot, now, n)
-        else:
-            st: Station = self.station  # type: ignore[assignment]
-            if st.busy < st.capacity and not st.queue:
-                self.rec((now, self.c_arr_start, lot.id, n))
-                st.busy += 1
-                d = st.service()
-                st.busy_time += d
-                lot.callbacks = st.cbs
-                self.env.schedule(lot, NORMAL, d)
-            else:  # every server busy (a free server never leaves a lot waiting)
-                self.rec((now, self.c_arr_wait, lot.id, n))
-                st.queue.append(lot)
-        # the vehicle heads back (see _back)
-        d = self.back()
-        self.busy_vehicle_days += d
-        t = now + d
-        if self.back_fixed:
-            self._ret_t.append(t)
-            self._ret_n.append(n)
-        else:
-            self._ret_seq += 1
-            heapq.heappush(self._returning, (t, self._ret_seq, n))
-        if self.queue and t < self._wake_at:
-            self._await_return()
-
-    def _arrive_unit(self, lot: Lot) -> None:
-        """A vehicle carrying ``lot`` alone reached the unit at the destination."""
-        now = self.env.now
-        lot.hop += 1
-        n = lot.vehicle
-        if lot.lost:
-            self._lost(lot, now, n)
-        else:
-            self.rec((now, self.c_arr_del, lot.id, n))
-            self.deliver(lot)
-        self._back(n, now)
-
-    def _arrive_one(self, lot: Lot) -> None:
-        """A vehicle carrying ``lot`` alone reached the destination (general case)."""
-        now = self.env.now
-        lot.hop += 1
-        n = lot.vehicle
-        st = self.station
-        if lot.lost:
-            self._lost(lot, now, n)
-        elif st is not None:
-            st.arrive(lot, now, self.c_arr_wait, self.c_arr_start, n)
-        else:
-            self.rec((now, self.c_arr_del, lot.id, n))
-            self.deliver(lot)
-        self._back(n, now)
-
-    def _arrive(self, ve: Rearm) -> None:
-        """A vehicle carrying several lots reached the destination."""
-        now = self.env.now
-        n: int = ve.n  # type: ignore[attr-defined]
-        lost = ve.lost  # type: ignore[attr-defined]
-        st = self.station
-        rec = self.rec
-        job: list[Lot] | None = [] if st is not None and st.per_vehicle else None
-        for i, lot in enumerate(ve.load):  # type: ignore[attr-defined]
-            lot.hop += 1
-            if lost is not None and lost[i]:
-                self._lost(lot, now, n)
-            elif job is not None:
-                job.append(lot)
-            elif st is not None:
-                st.arrive(lot, now, self.c_arr_wait, self.c_arr_start, n)
-            else:
-                rec((now, self.c_arr_del, lot.id, n))
-                self.deliver(lot)
-        if job:  # per vehicle: what survived the trip is one job
-            st.arrive_vehicle(job, now, self.c_arr_wait, n)  # type: ignore[union-attr]
-        ve.load = None  # type: ignore[attr-defined]
-        self._back(n, now)
-
-    def _lost(self, lot: Lot, now: float, vehicle: int) -> None:
-        self.rec((now, self.c_lost, lot.id, vehicle))
-        if self._to_capped:
-            self.station.release()  # type: ignore[union-attr]
-        lot_lost(self.ctx, lot)
-
-    def _back(self, vehicle: int, now: float) -> None:
-        """``vehicle`` is unloaded: it heads back, due at ``now + back()`` (no event: see the module doc)."""
-        d = self.back()
-        self.busy_vehicle_days += d
-        t = now + d
-        if self.back_fixed:
-            self._ret_t.append(t)
-            self._ret_n.append(vehicle)
-        else:
-            self._ret_seq += 1
-            heapq.heappush(self._returning, (t, self._ret_seq, vehicle))
-        if self.queue and t < self._wake_at:
-            self._await_return()
-
-    # ------------------------------------------------------------------ full dispatch: the loader
-
-    # The loader is the callback twin of a long-lived SimPy process (kept as such in
-    # ``tests/sim/test_full_loader.py``)::
-    #
-    #     while True:
-    #         while not (queue and vehicle_ready() and room()):        # A
-    #             if queue and room(): _await_return()
-    #             yield wake
-    #         vehicle = free.popleft(); volume = fill(vehicle, load)
-    #         deadline = now + max_wait_days; pending += 1
-    #         while now < deadline and not _full(volume):              # B
-    #             yield any_of([wake, timeout(deadline - now)])
-    #             if away_count() <= usable: volume = fill(vehicle, load, volume)
-    #         pending -= 1
-    #         while away_count() > usable: _await_return(); yield wake  # C
-    #         depart(vehicle, load)
-    #
-    # with a fresh ``wake`` event at each wait that ``poke`` succeeds once. It keeps every
-    # event of that process at the same place in SimPy's queue (a wake is one event; the end
-    # of an ``any_of`` wait is one more, after the wake or the deadline that ended it; each
-    # wait of B schedules its own deadline), so the log is the process's, row for row — but
-    # its events are reused (``_Tick`` pools), and no ``Event``, ``Timeout``, ``AnyOf`` or
-    # generator resumption is paid per arriving lot.
-
-    def _fl_start(self, ev: Any) -> None:
-        self._fl_run(_A)
-
-    def _fl_poke(self) -> None:
-        """Work may move: wake the loader (once per wait, as succeeding the process's ``wake`` would)."""
-        if self._fl_has_wake and not self._fl_fired:
-            self._fl_fired = True
-            pool = self._fl_wakes
-            if pool:
-                w = pool.pop()
-                w.callbacks = w.cbs
-                self.env.schedule(w, NORMAL, 0)
-            else:
-                w = _Tick(self.env, 0, self._fl_woken)
-            w.gen = self._fl_gen
-
-    def _fl_woken(self, w: _Tick) -> None:
-        self._fl_wakes.append(w)
-        if w.gen != self._fl_gen:  # the wake of a wait that is over
-            return
-        if self._fl_wait == 1:
-            self._fl_wait = 0
-            self._fl_run(self._fl_phase)
-        elif self._fl_wait == 2 and not self._fl_armed:
-            self._fl_arm()
-
-    def _fl_timeout(self, tm: _Tick) -> None:
-        self._fl_timers.append(tm)
-        if tm.gen == self._fl_gen and self._fl_wait == 2 and not self._fl_armed:
-            self._fl_arm()
-
-    def _fl_arm(self) -> None:
-        """A lot or the deadline ended the loading wait: resume one event later (as ``any_of`` does)."""
-        self._fl_armed = True
-        r = self._fl_resume
-        if r is None:
-            self._fl_resume = Rearm(self.env, 0, self._fl_resumed)
-        else:
-            r.callbacks = r.cbs
-            self.env.schedule(r, NORMAL, 0)
-
-    def _fl_resumed(self, ev: Any) -> None:
-        self._fl_wait = 0
-        self._fl_run(_B_RESUMED)
-
-    def _fl_wait_for(self, kind: int, phase: int) -> None:
-        """Wait for a wake (kind 1), or for a wake or the loading deadline (kind 2), then go on at ``phase``."""
-        self._fl_gen += 1
-        self._fl_wait = kind
-        self._fl_phase = phase
-        self._fl_has_wake = True
-        self._fl_fired = False
-        self._fl_armed = False
-        if kind == 2:
-            d = self._fl_deadline - self.env.now
-            pool = self._fl_timers
-            if pool:
-                tm = pool.pop()
-                tm.callbacks = tm.cbs
-                self.env.schedule(tm, NORMAL, d)
-            else:
-                tm = _Tick(self.env, d, self._fl_timeout)
-            tm.gen = self._fl_gen
-
-    def _fl_run(self, phase: int) -> None:
-        """Run the loader from ``phase`` to its next wait; an error fails the run as a process's would."""
-        try:
-            self._fl_steps(phase)
-        except BaseException as exc:  # handed to SimPy, which raises it from ``step`` (as for a process)
-            simpy.Event(self.env).fail(exc)  # type: ignore[arg-type]
-
-    def _fl_steps(self, phase: int) -> None:
-        env = self.env
-        ctx = self.ctx
-        while True:
-            if phase == _A:
-                if not (self.queue and self.vehicle_ready() and self.room()):
-                    if self.queue and self.room():
-                        self._await_return()
-                    self._fl_wait_for(1, _A)
-                    return
-                vehicle = self._fl_vehicle = self._free.popleft()
-                load: list[Lot] = []
-                self._fl_load = load
-                self._fl_volume = self.fill(vehicle, load, 0.0)
-                self._fl_deadline = env.now + self.max_wait_days
-                ctx.pending += 1
-                phase = _B
-            elif phase == _B:
-                if env.now < self._fl_deadline and not _full(self, self._fl_volume):
-                    self._fl_wait_for(2, _B_RESUMED)
-                    return
-                ctx.pending -= 1
-                phase = _C
-            elif phase == _B_RESUMED:
-                if self.away_count() <= self.usable:  # no loading while the link is closed
-                    self._fl_volume = self.fill(self._fl_vehicle, self._fl_load, self._fl_volume)
-                phase = _B
-            else:  # _C: closed (or cut) while it loaded: wait to reopen, then leave
-                if self.away_count() > self.usable:
-                    self._await_return()
-                    self._fl_wait_for(1, _C)
-                    return
-                self._fl_has_wake = False
-                self.depart(self._fl_vehicle, self._fl_load)
-                phase = _A
-
-
-def start_dispatcher(ctx: Context, c: Carrier) -> None:
-    """Start the dispatch of a ``full`` or ``scheduled`` link (at the current time, before any process).
-
-    A ``scheduled`` link runs ``dispatcher``'s process; a ``full`` link runs its loader
-    (``Carrier._fl_run``), started by one urgent event just as a process would be.
-    """
-    if c.rule == "full":
-        start = simpy.Event(c.env)
-        start.callbacks = [c._fl_start]
-        start._ok = True
-        start._value = None
-        c.env.schedule(start, URGENT)
-    else:
-        c.env.process(dispatcher(ctx, c))
-
-
-def dispatcher(ctx: Context, c: Carrier) -> Generator[simpy.Event, Any, None]:
-    """The long-lived process of a ``scheduled`` link: loads vehicles and sends them."""
-    env = ctx.env
-    if c.rule == "scheduled":
-        next_day = c.first_day
-        while True:
-            if next_day > env.now:
-                yield env.timeout(next_day - env.now)
-            next_day += c.every_days
-            while c.queue and c.vehicle_ready() and c.room():
-                vehicle = c._free.popleft()
-                load: list[Lot] = []
-                c.fill(vehicle, load, 0.0)
-                if not load:
-                    c._free.appendleft(vehicle)
-                    break
-                c.depart(vehicle, load)
-        return
-    raise ValueError(f"no dispatcher process for rule {c.rule!r}")
-
-
-def _full(c: Carrier, volume_m3: float) -> bool:
-    """The vehicle is full: no lot of the scenario could fit in what is left, or the next waiting lot does not.
-
-    A vehicle holding its capacity is full at once, without waiting for a lot that does not
-    fit (``min_lot_m3`` is the smallest lot any vehicle may see; at least a hair of room is needed).
-    """
-    if volume_m3 + max(c.min_lot_m3, 2e-9) > c.fits_m3:
-        return True
-    q = c.queue
-    return bool(q) and volume_m3 + q[0].vol > c.fits_m3

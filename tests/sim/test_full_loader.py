@@ -27,7 +27,8 @@ from scenarios.load import load
 from scenarios.schema import Scenario
 from sim.model import transport
 from sim.model.context import Context
-from sim.model.transport import Carrier, _full
+from sim.model.transport import Carrier
+from sim.model.transport_dispatch import _full
 
 ROOT = Path(__file__).resolve().parents[2]
 START = dt.date(2025, 1, 1)
