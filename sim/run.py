@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
+from simpy.events import EventPriority
 
 from network.build import supply_graph
 from network.routing import Router
@@ -46,7 +47,7 @@ from sim.model.context import Context, ReqState
 from sim.model.demand import donor_budget, requirement_process, requirement_stream
 from sim.model.disruptions import Target, random_disruption, scheduled_disruption
 from sim.model.handling import Station
-from sim.model.inventory import start_inventory, uses_inventory
+from sim.model.inventory import REVIEW, start_inventory, uses_inventory
 from sim.model.procurement import Agency, agency_process
 from sim.model.production import Line, line_process
 from sim.model.transport import Carrier, start_dispatcher
@@ -80,6 +81,10 @@ class RunResult:
     routes: list[list[str]] = field(default_factory=list)
     """Under ``routing.policy: on_departure``, route id -> link ids (``network.routing.route_plan``;
     a ``rerouted`` row's ``vehicle`` is the id of the lot's new route); empty under ``static``."""
+
+
+SETTLE = EventPriority(REVIEW + 1)
+"""SimPy priority of the deadlock watch's wait for an instant to settle: after every model event."""
 
 
 class _Deadlock(Exception):
@@ -418,10 +423,16 @@ def _clock(ctx: Context, step_days: float) -> Generator[simpy.Event, Any, None]:
             ctx.progress(env.now)
         if _stalled(ctx):
             # let this instant settle first: events triggered now (a tranche waking a requirement,
-            # an order waking a line) are queued at ``now`` and may move work; NORMAL priority
-            # timeouts of 0 run after everything already scheduled at ``now``.
+            # an order waking a line, a unit's demand) are queued at ``now`` and may move work. The
+            # wait is scheduled at ``SETTLE``, after every priority the model uses, so it runs after
+            # everything at ``now``: a NORMAL timeout of 0 would run before the inventory's DEMAND
+            # and REVIEW ticks of the instant and be re-armed forever (a runaway).
             while env.peek() == env.now:
-                yield env.timeout(0)
+                settle = simpy.Event(env)
+                settle._ok = True
+                settle._value = None
+                env.schedule(settle, SETTLE, 0)
+                yield settle
             if not _stalled(ctx):
                 continue
             blocked = blocked_resources(ctx)
