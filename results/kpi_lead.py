@@ -368,6 +368,7 @@ class ItemUnits:
         opened_day = grow(lead_times.opened, n, np.nan)[:n]
         due: np.ndarray = np.asarray(due_day(need_by), dtype=np.float64)
         ful = fulfilment(req_qty, opened_day, due, self.lost_qty[:n], end, lot_ref, qty, lot_day)
+        del lot_ref, lot_day  # two arrays a delivered lot fewer while the curves below are drawn
 
         for name, code in [*items, (None, None)]:
             if code is None:
