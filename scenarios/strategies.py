@@ -123,7 +123,8 @@ def strategy_problems(base: Scenario) -> list[tuple[Loc, str]]:
     (``strategies[i].overrides.<path>``). A strategy whose overrides are each valid but not
     valid together (``low`` raised above a lowered ``high``) is reported at its ``overrides``
     mapping (``strategies[i].overrides``, the line of its first override), with the problem
-    the combination makes.
+    the combination makes. Overrides invalid alone but valid together (a unit's stock policy
+    drawing on a depot that the same strategy gives a policy) make a valid strategy.
     """
     problems: list[tuple[Loc, str]] = []
     for i, st in enumerate(base.strategies):
@@ -134,6 +135,14 @@ def strategy_problems(base: Scenario) -> list[tuple[Loc, str]]:
                 apply_overrides(base, {path: value}, where)
             except StrategyProblem as exc:
                 alone.append(((*where, path), exc.message))
+        if alone and len(st.overrides) > 1:
+            # overrides valid only together (a unit's policy drawing on a depot given its policy
+            # by the same strategy) make a valid strategy; otherwise each is reported at its line
+            try:
+                apply_overrides(base, st.overrides, where)
+            except StrategyProblem:
+                problems.extend(alone)
+            continue
         problems.extend(alone)
         if not alone and len(st.overrides) > 1:
             try:
