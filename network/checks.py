@@ -26,10 +26,10 @@ Warnings (probably a mistake, the run still makes sense):
 - ``duplicate_link``: a second enabled link joining the same ordered pair of nodes; only the
   first is used (at ``links[i]``);
 - ``isolated``: a supplier, hub, border, depot or unit with no enabled link (at ``nodes[i]``);
-- ``idle_supplier``: a supplier that makes nothing a requirement can take from it
-  (at ``nodes[i].products``);
-- ``never_received``: a unit consuming an item no requirement delivers to it
-  (at ``nodes[i].consumption_per_day.<item>``).
+- ``idle_supplier``: a supplier that makes nothing a requirement, or a stock policy ordering
+  through a channel, can take from it (at ``nodes[i].products``);
+- ``never_received``: a unit consuming an item no requirement delivers to it and for which it
+  has no stock policy (at ``nodes[i].consumption_per_day.<item>``).
 
 Results are in a fixed order: errors first, then warnings, each group in the order above and
 then in file order.
@@ -67,7 +67,7 @@ from network.build import PHYSICAL_KINDS, lot_volume_m3, lots_per_vehicle, suppl
 from network.graph import Attrs, Digraph, find_cycle, strongly_connected_components
 from network.routing import RoutePlan, Router, makers, plan_routes_from, route_plan, suitable_suppliers
 from scenarios.errors import format_path
-from scenarios.schema import Donor, Scenario, Strategy, Supplier, Unit, effective_channel
+from scenarios.schema import Depot, Donor, Requirement, Scenario, Strategy, Supplier, Unit, effective_channel
 from scenarios.strategies import StrategyProblem, apply_overrides
 
 __all__ = ["Check", "check", "errors", "strategy_checks"]
@@ -217,12 +217,41 @@ def _isolated_checks(scenario: Scenario, graph: Digraph) -> list[Check]:
     return out
 
 
+def _policy_orders(scenario: Scenario) -> list[Requirement]:
+    """Each stock policy ordering through a channel (no ``source``), as the requirement its orders are.
+
+    A depot's or a unit's policy without ``source`` orders its item for that node on its channel
+    (``sim.model.inventory``); a unit's policy with ``source`` draws on the depot, whose own
+    policy orders. The stand-ins are not validated (the policy was); only ``unit``, ``item``,
+    ``channel`` and ``funders`` are read.
+    """
+    out: list[Requirement] = []
+    for node in scenario.nodes:
+        if not isinstance(node, (Unit, Depot)):
+            continue
+        for item, pol in node.stock_policies.items():
+            if pol.source is None:
+                out.append(
+                    Requirement.model_construct(
+                        id=f"{node.id}/{item}",
+                        unit=node.id,
+                        item=item,
+                        qty=1,  # not read
+                        need_by=scenario.start,  # not read
+                        channel=pol.channel,
+                        funders=list(pol.funders),
+                    )
+                )
+    return out
+
+
 def _idle_supplier_checks(scenario: Scenario, graph: Digraph) -> list[Check]:
     out: list[Check] = []
-    required = {r.item for r in scenario.requirements}
+    orders = [*scenario.requirements, *_policy_orders(scenario)]
+    required = {r.item for r in orders}
     usable: set[str] = set()
     router = Router(graph, weight=scenario.policy.routing_weight)
-    for req in scenario.requirements:
+    for req in orders:
         usable.update(suitable_suppliers(scenario, req, router))
     for i, node in enumerate(scenario.nodes):
         if not isinstance(node, Supplier) or node.id in usable:
@@ -242,6 +271,7 @@ def _consumption_checks(scenario: Scenario) -> list[Check]:
     for i, node in enumerate(scenario.nodes):
         if not isinstance(node, Unit):
             continue
+        delivered.update((node.id, item) for item in node.stock_policies)  # its policy orders it
         for item, rate in node.consumption_per_day.items():
             if rate > 0 and (node.id, item) not in delivered:
                 msg = f"unit {node.id!r} consumes {item!r} ({rate:g}/day) but no requirement delivers it there"
