@@ -20,7 +20,7 @@ For each workload and size, three fresh processes run back to back (the order ro
   (``benchmarks.core.run_scenario``), after a warm-up run; wall time of the timed run, closing
   the file included;
 - ``cli``: ``aidflow run <file>.yaml -n 1 --out <dir> --overwrite -q`` on the workload written
-  as YAML (``sim.cli_run.resolved_yaml``; writing it is not timed): the whole process —
+  as YAML (``sim.cli.execute.resolved_yaml``; writing it is not timed): the whole process —
   start-up, loading and validating the YAML, the run, the KPIs and the summary.
 
 Recorded per run: wall seconds, µs per lot, rows per lot (rows in the log / lots), peak RSS of
@@ -192,7 +192,7 @@ def run_one(engine: str, workload: str, lots: int, yaml_path: Path, work: Path) 
 
 def write_yaml(workload: str, lots: int, yaml_dir: Path) -> tuple[Path, float]:
     """The workload as a scenario file (what a user would run); (path, seconds to build and write it)."""
-    from sim.cli_run import resolved_yaml
+    from sim.cli.execute import resolved_yaml
 
     t0 = time.perf_counter()
     yaml_dir.mkdir(parents=True, exist_ok=True)

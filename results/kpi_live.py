@@ -1,6 +1,6 @@
 """KPIs of one replication counted while its run goes, from the batches its part writer receives.
 
-``aidflow run``/``compare``/``sweep`` (``sim.cli_run``) hand a ``LiveKpis`` to each part's
+``aidflow run``/``compare``/``sweep`` (``sim.cli.execute``) hand a ``LiveKpis`` to each part's
 ``results.store.PartWriter`` as its ``tap``: every record batch written to the Parquet part is
 also fed, unchanged and in the same order, to a ``results.kpi_stream.KpiStream``, in the thread
 that hands the batch over (the simulation's, or the parent's for a worker's part) while the

@@ -2,7 +2,7 @@
 
 ``sim.cli.main`` turns them into the exit-code contract (0 ok, 1 the run failed, 2 bad input,
 130 interrupted): ``RunFailed`` exits 1 with its message, ``RunInterrupted`` exits 130 with its
-one-line message naming the ``--resume`` command. Both are raised by ``sim.cli_run.execute``
+one-line message naming the ``--resume`` command. Both are raised by ``sim.cli.execute.execute``
 after the run directory's manifest says ``failed`` or ``interrupted``. This module imports
 nothing heavy, so the entry point can catch them without loading the engine.
 

@@ -2,7 +2,7 @@
 
 ``RunStore`` + one ``PartWriter`` per (strategy, replication) + KPIs from each part read back
 from disk; the scenario file is the resolved one for a single strategy, else the base (as
-``sim.cli_run.execute`` does).
+``sim.cli.execute.execute`` does).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from results.kpis import kpi_table
 from results.store.reading import read_events
 from results.store.run_store import RunStore
 from scenarios.schema import Scenario
-from sim.cli_run import resolved_yaml
+from sim.cli.execute import resolved_yaml
 from sim.run import run
 
 __all__ = ["make_run_dir"]

@@ -1,7 +1,7 @@
 """The data of a lineage: stages by place, the timeline of work and waits, waits per resource.
 
 ``results.replay.lineage`` builds these from the event log (its module docstring defines every step
-kind); ``sim.cli_trace`` prints them. ``Lineage.to_dict`` gives plain JSON-able data, each
+kind); ``sim.cli.trace`` prints them. ``Lineage.to_dict`` gives plain JSON-able data, each
 step and wait with its ``label`` in words.
 """
 

@@ -6,7 +6,7 @@ groups (and instants are cut across batches), its table must be the table
 order, bit-equal when fed the slices the read-back feeds, else counts exactly and floats to
 1e-9 (summation order).
 The writer must hand the tap the batch it wrote, unchanged. In ``aidflow run``
-(``sim.cli_run.execute``) ``kpis.parquet`` must equal the read-back computation without
+(``sim.cli.execute.execute``) ``kpis.parquet`` must equal the read-back computation without
 reading any part back, and a ``--resume`` must read back only the parts of the earlier process.
 """
 
@@ -30,7 +30,7 @@ from results.store.run_store import read_manifest
 from scenarios.load import load
 from scenarios.schema import Scenario
 from scenarios.strategies import apply_overrides
-from sim.cli_run import Experiment, execute
+from sim.cli.execute import Experiment, execute
 from sim.run import run
 
 ROOT = Path(__file__).resolve().parents[2]

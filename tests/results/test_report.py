@@ -226,7 +226,7 @@ def test_cli_report(multi_run: Path, tmp_path: Path) -> None:
     import typer
     from typer.testing import CliRunner
 
-    from sim.cli_report import register
+    from sim.cli.report import register
 
     app = typer.Typer()
     register(app)

@@ -33,7 +33,7 @@ from results.report_flows import route_sankey
 from results.route_flows import RouteFlows, route_flows_of_run
 from results.store.reading import read_events
 from results.store.run_store import read_manifest
-from sim.cli_trace import print_lineage
+from sim.cli.trace import print_lineage
 from sim.run import run
 from tests.sim.test_routing_policy import two_crossings
 

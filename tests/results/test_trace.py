@@ -41,7 +41,7 @@ from rich.console import Console
 
 from results.replay import end_of_run, lineage, lineages
 from scenarios.schema import Scenario
-from sim.cli_trace import print_lineage
+from sim.cli.trace import print_lineage
 from sim.run import run
 
 START = dt.date(2025, 1, 1)

@@ -19,7 +19,7 @@ import sim.cli
 from results.replay import end_state_from_log, lineages, state_at
 from results.store.reading import read_events
 from scenarios.load import load
-from sim.cli_audit import parse_at, register
+from sim.cli.audit import parse_at, register
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("state", "trace", "export", "sql")
@@ -60,7 +60,7 @@ def test_register_adds_the_commands_and_stays_light() -> None:
     app = typer.Typer()
     register(app)
     assert [c.name for c in app.registered_commands] == list(COMMANDS)
-    probe = "import sys, sim.cli_audit; print(sorted(m for m in ('pyarrow', 'duckdb', 'numpy') if m in sys.modules))"
+    probe = "import sys, sim.cli.audit; print(sorted(m for m in ('pyarrow', 'duckdb', 'numpy') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
 

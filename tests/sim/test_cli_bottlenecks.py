@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from results.bottlenecks.response import BadAddition
 from scenarios.errors import AidflowError
-from sim.cli_bottlenecks import BottleneckError, register
+from sim.cli.bottlenecks import BottleneckError, register
 
 START = dt.date(2025, 1, 1)
 

@@ -25,7 +25,7 @@ import pytest
 
 from results.compare import paired_differences, rank
 from results.store.run_store import read_manifest
-from sim.cli_compare import COMPARE_KPIS
+from sim.cli.compare import COMPARE_KPIS
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "scenarios" / "small_routers.yaml"

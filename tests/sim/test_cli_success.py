@@ -17,7 +17,7 @@ from statistics import NormalDist
 
 import pytest
 
-from sim.cli_run import resolved_yaml
+from sim.cli.execute import resolved_yaml
 from tests.results.test_success import two_items
 
 Z2 = NormalDist().inv_cdf(0.975) ** 2

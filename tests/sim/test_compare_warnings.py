@@ -143,7 +143,7 @@ def test_a_zero_width_interval_meets_any_halfwidth_target() -> None:
     the command would widen to the cap for nothing.
     """
     from results.compare import Diff
-    from sim.cli_compare import _narrow
+    from sim.cli.compare import _narrow
 
     zero = Diff("lateness_unit_days", None, None, None, "b", 0.0, 0.0, 0.0, 0.0, 0.0, 5, 0.0, 0.0)
     assert _narrow(zero, (0.05, True)) and _narrow(zero, (0.5, False))

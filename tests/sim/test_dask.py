@@ -1,7 +1,7 @@
 """Executors give one answer: serial, local processes, a Dask LocalCluster and a Dask cluster.
 
 The same experiment (``small_routers`` with 4 replications) is run five ways: serially (in
-this process, through ``sim.cli_run.execute``), and by the ``aidflow`` console script with
+this process, through ``sim.cli.execute.execute``), and by the ``aidflow`` console script with
 ``-j 2``, with ``--scheduler local -j 2`` and on a Dask scheduler with two workers started
 here on 127.0.0.1 (joined once with ``--scheduler tcp://...`` and once with
 ``--scheduler-file``). Every run directory must record the same sha256 for every part, hold
@@ -36,7 +36,7 @@ from results.store.hashing import table_sha256
 from results.store.reading import read_events
 from results.store.run_store import read_manifest
 from scenarios.load import load
-from sim.cli_run import Experiment, execute
+from sim.cli.execute import Experiment, execute
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow  # tests/conftest.py starts the slow files first

@@ -1,6 +1,6 @@
 """Experiments: task plans, replication prefixes, resume, --target-halfwidth, and bad input.
 
-In-process through ``sim.cli_run.execute`` (what ``run``/``compare``/``sweep`` call):
+In-process through ``sim.cli.execute.execute`` (what ``run``/``compare``/``sweep`` call):
 replications 0..2 of a 3-replication run are the replications 0..2 of a 5-replication run
 (the 5 run on two processes), whatever order tasks finish in, and a run whose part was lost
 is completed by ``resume`` with the same bytes. Through the console script: ``compare
@@ -32,7 +32,7 @@ from results.store.reading import read_events
 from results.store.run_store import read_manifest
 from scenarios.load import load
 from scenarios.schema import Scenario
-from sim.cli_run import Experiment, execute
+from sim.cli.execute import Experiment, execute
 from sim.executors import SerialExecutor
 from sim.experiment import plan, run_task, submit_all
 

@@ -20,7 +20,7 @@ from results.headline import ItemHeadline, cells, item_headline
 from scenarios.errors import AidflowError
 from scenarios.refs import did_you_mean
 from scenarios.schema import Scenario
-from sim.cli_tables import Reflow, ci_caption
+from sim.cli.tables import Reflow, ci_caption
 
 __all__ = ["BadItem", "answer", "answer_json", "check_items", "item_rows", "item_table", "print_answer"]
 

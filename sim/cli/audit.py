@@ -348,7 +348,7 @@ def trace(
     """Print a lot's or requirement's timeline: each wait and the resource waited for, and what made it late."""
     from results.replay import end_of_run, lineage
     from results.store.reading import read_events
-    from sim.cli_trace import print_lineage
+    from sim.cli.trace import print_lineage
 
     _check_format(fmt)
     if (lot is None) == (requirement is None):

@@ -486,10 +486,10 @@ def summary_table(summary: Any, title: str, headline: tuple[str, ...] = HEADLINE
     Numbers print by kind (``results.fmt``: shares in %, counts whole, money in €, days to
     0.1); an interval clipped to its KPI's range, or a Wilson interval, carries a mark that
     the caption explains. The strategy column is left out when there is one strategy (the
-    title names it). On a narrow terminal each KPI heads its rows (``sim.cli_tables``).
+    title names it). On a narrow terminal each KPI heads its rows (``sim.cli.tables``).
     """
     from results import fmt
-    from sim.cli_tables import Reflow, ci_caption, marks
+    from sim.cli.tables import Reflow, ci_caption, marks
 
     rows = [r for r in summary.to_pylist() if r["kpi"] in headline and r.get("link") is None]
     rows = [r for r in rows if r.get("node") is None or r["kpi"] not in ("units_delivered",)]

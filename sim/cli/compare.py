@@ -32,8 +32,8 @@ from results.fmt import interval as ci_text
 from results.fmt import value as value_text
 from scenarios.errors import AidflowError
 from scenarios.schema import Scenario
-from sim.cli_run import Experiment, execute
-from sim.cli_tables import Reflow, ci_caption, marks
+from sim.cli.execute import Experiment, execute
+from sim.cli.tables import Reflow, ci_caption, marks
 
 if TYPE_CHECKING:
     from results.sweep import Target, TargetAnswer
@@ -159,10 +159,10 @@ def compare_command(
     """Run the comparison, widen it if asked, print the paired table and the ranking.
 
     First come the scenario's success criteria per strategy and the per-item rows in calendar
-    dates (``sim.cli_headline``; ``items`` keeps only those items).
+    dates (``sim.cli.headline``; ``items`` keeps only those items).
     """
     from results.compare import delivery_warnings, paired_differences, rank
-    from sim.cli_headline import answer, answer_json, print_answer
+    from sim.cli.headline import answer, answer_json, print_answer
 
     target = _halfwidth_target(target_halfwidth) if target_halfwidth else None
     outcome = execute(exp, err)
@@ -326,7 +326,7 @@ def sweep_command(
         if r["kpi"] in ("units_delivered", "lead_time_mean_days") and r["item"] is None and r["node"] is None
     ]
     answer = _target_answer(exp, specs, rows, outcome.kpis, target) if target is not None else None
-    from sim.cli_headline import item_rows, item_table
+    from sim.cli.headline import item_rows, item_table
 
     parts = [f"{exp.strategies[0]}-pt{k:03d}" for k in range(len(exp.points))]
     per_item = item_rows(outcome.kpis, exp.scenario, items, parts)  # one row per (item, point)
