@@ -79,8 +79,8 @@ _TARGETS = ("hub", "border", "depot", "link", "supplier")
 def id_reference_problems(s: Any) -> list[tuple[Loc, str]]:
     """Every id reference of ``s`` (a ``Scenario`` or its raw mapping) that is unknown or of the wrong kind.
 
-    Covers item, node, link and source references of items, nodes, links, requirements,
-    disruptions and the policy; a pledge's own references are ``scenarios.pledges``'s.
+    Covers item, node, link and source references of items, nodes (stock policies included),
+    links, requirements, disruptions and the policy; a pledge's own references are ``scenarios.pledges``'s.
     """
     problems: list[tuple[Loc, str]] = []
     items = _ids(s, "items")
@@ -112,10 +112,19 @@ def id_reference_problems(s: Any) -> list[tuple[Loc, str]]:
         elif kind == "supplier":
             for j, p in _entries(n, "products"):
                 need(("nodes", i, "products", j, "item"), _get(p, "item"), items, "item")
-        elif kind == "unit":
-            for field in ("consumption_per_day", "initial_stock"):
+        elif kind in ("unit", "depot"):
+            for field in ("consumption_per_day", "initial_stock", "consumption", "stock_policies"):
                 for key in _keys(n, field):
                     need(("nodes", i, field, key), key, items, "item")
+            for key in _keys(n, "stock_policies"):
+                policy = _get(_get(n, "stock_policies"), key)
+                loc = ("nodes", i, "stock_policies", key)
+                if _get(policy, "source") is not None:
+                    need((*loc, "source"), _get(policy, "source"), kinds, "node", ("depot",))
+                for j, f in _entries(policy, "funders"):
+                    need((*loc, "funders", j), f, kinds, "node", ("donor",))
+                if _get(policy, "agency") is not None:
+                    need((*loc, "agency"), _get(policy, "agency"), kinds, "node", ("agency",))
     for i, lk in _entries(s, "links"):
         need(("links", i, "from"), _get(lk, "from"), kinds, "node", _LINK_FROM)
         need(("links", i, "to"), _get(lk, "to"), kinds, "node", _LINK_TO)

@@ -282,7 +282,6 @@ def inventory_problems(s: Any) -> list[tuple[Loc, str]]:
 
     for i, n in enumerate(s.nodes):
         for item, c in getattr(n, "consumption", {}).items():
-            item_ok(("nodes", i, "consumption", item), item)
             if item in getattr(n, "consumption_per_day", {}):
                 problems.append(
                     (("nodes", i, "consumption", item), "item also in consumption_per_day: give one of the two")
@@ -294,41 +293,21 @@ def inventory_problems(s: Any) -> list[tuple[Loc, str]]:
                     )
         for item, p in getattr(n, "stock_policies", {}).items():
             loc: Loc = ("nodes", i, "stock_policies", item)
-            item_ok(loc, item)
             if n.kind == "depot":
                 if p.source is not None:
                     problems.append(((*loc, "source"), "a depot orders through a channel, not from another node"))
                 if p.shortage != "backorder":
                     problems.append(((*loc, "shortage"), "a depot backorders (its demand is the units' orders)"))
-            if p.source is not None:
-                if kinds.get(p.source) != "depot":
-                    what = kinds.get(p.source)
-                    known = list(depot_items)
-                    problems.append(
-                        (
-                            (*loc, "source"),
-                            f"{p.source!r} is a {what}, expected depot"
-                            if what
-                            else f"unknown depot {p.source!r}{did_you_mean(p.source, known)}",
-                        )
-                    )
-                elif item not in depot_items[p.source]:
+            if p.source is not None:  # an unknown id or another kind is scenarios.refs's to report
+                if kinds.get(p.source) == "depot" and item not in depot_items[p.source]:
                     problems.append(((*loc, "source"), f"depot {p.source!r} has no stock policy for {item!r}"))
                 continue
-            for j, f in enumerate(p.funders):
-                if kinds.get(f) != "donor":
-                    problems.append(((*loc, "funders", j), f"{f!r} is not a donor"))
             if p.channel != "domestic" and not p.funders:
                 problems.append(((*loc, "funders"), f"a {p.channel} order needs at least one funding donor"))
             if p.channel == "domestic" and not p.funders and not state_budget:
                 problems.append(
                     ((*loc, "funders"), "name the funders or declare a donor with state_budget: true (it pays)")
                 )
-            if p.channel == "agency":
-                if p.agency is not None and kinds.get(p.agency) != "agency":
-                    problems.append(((*loc, "agency"), f"{p.agency!r} is not an agency"))
-                if p.agency is None and len(agencies) != 1:
-                    problems.append(((*loc, "agency"), f"name the agency: the scenario has {len(agencies)} agencies"))
-        for item in getattr(n, "initial_stock", {}) if n.kind == "depot" else ():
-            item_ok(("nodes", i, "initial_stock", item), item)
+            if p.channel == "agency" and p.agency is None and len(agencies) != 1:
+                problems.append(((*loc, "agency"), f"name the agency: the scenario has {len(agencies)} agencies"))
     return problems

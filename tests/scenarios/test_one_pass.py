@@ -115,7 +115,7 @@ def test_validate_exits_2_with_both(
 # ------------------------------------------------------------------ raw reading == validated reading
 
 
-FREE_MAPPINGS = ("consumption_per_day", "initial_stock", "item_priority")
+FREE_MAPPINGS = ("consumption_per_day", "initial_stock", "item_priority", "consumption", "stock_policies")
 """Mappings whose keys are item ids."""
 
 
