@@ -48,13 +48,15 @@ Example:
     ...     "nodes": [
     ...         {"id": "s", "kind": "supplier", "domestic": True,
     ...          "products": [{"item": "box", "rate_per_day": 5, "unit_price_eur": 1}]},
-    ...         {"id": "u", "kind": "unit"}],
+    ...         {"id": "u", "kind": "unit"},
+    ...         {"id": "ua", "kind": "donor", "state_budget": True, "budget_eur": 100.0}],
     ...     "requirements": [{"id": "R1", "unit": "u", "item": "box", "qty": 10,
     ...                       "need_by": dt.date(2025, 1, 5), "channel": "domestic"}]})
     >>> [str(c) for c in check(s)]  # doctest: +NORMALIZE_WHITESPACE
     ["error requirements[0].unit: unit 'u' is unreachable from every domestic supplier of 'box' (s)",
      "warning nodes[0]: supplier 's' has no enabled links",
-     "warning nodes[1]: unit 'u' has no enabled links"]
+     "warning nodes[1]: unit 'u' has no enabled links",
+     "warning nodes[0].products: supplier 's' makes box but no requirement's channel takes from it (domestic=True)"]
 """
 
 from __future__ import annotations
