@@ -18,6 +18,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 REPLICATIONS = 2
 RELATIVE_TOLERANCE = 1e-9
+NODE_KPIS = ("stockout_days", "demand_fill_rate", "ready_rate", "on_hand_mean_units", "backorders_mean_units")
+"""KPIs kept per node too (the others only as totals)."""
 LIBRARY = ("small_routers", "it_coalition_2025", "fpv_drones_2024_2025", "ramstein_package_2025", "border_disruption")
 GOLDEN_KPIS = (
     "units_required",
@@ -37,6 +39,13 @@ GOLDEN_KPIS = (
     "agency_fees_eur",
     "transport_cost_eur",
     "total_cost_eur",
+    # the pull side (issue 14): demand from consumption and stock policies
+    "units_demanded",
+    "demand_fill_rate",
+    "ready_rate",
+    "on_hand_mean_units",
+    "backorders_mean_units",
+    "orders_placed",
 )
 
 
@@ -60,7 +69,7 @@ def golden_kpis(name: str) -> dict[str, Any]:
             table = kpi_table(pq.read_table(path), scenario, "baseline", rep, end=result.end_day)
             rows = {}
             for r in table.to_pylist():
-                if r["kpi"] in GOLDEN_KPIS and r["link"] is None and (r["node"] is None or r["kpi"] == "stockout_days"):
+                if r["kpi"] in GOLDEN_KPIS and r["link"] is None and (r["node"] is None or r["kpi"] in NODE_KPIS):
                     key = "|".join([r["kpi"], r["item"] or "*", r["node"] or "*"])
                     rows[key] = r["value"]
             out["replications"][str(rep)] = {"status": result.status, "kpis": dict(sorted(rows.items()))}
