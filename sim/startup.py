@@ -26,6 +26,17 @@ measured in ``benchmarks/README.md``:
   the same group, callback and options, so parsing, help, errors and exit codes of that
   command are those of the full app. Anything else (no command, an option, a misspelt
   command and its did-you-mean) goes to the full app.
+- :func:`pause_gc` and :func:`resume_gc`: start-up allocates some 400,000 container objects
+  (modules, classes, pydantic's schemas, the loaded scenario) and almost none of them is
+  garbage, yet the cyclic collector runs dozens of young and several full collections over
+  them (a full one over the grown heap costs ~0.1 s on the development machine), ~0.1-0.15 s
+  of CPU in all. The command process pauses the collector from the import of ``sim.cli`` until
+  the scenario is loaded and checked (``sim.cli.common.load_checked``), or until the command
+  starts for commands that load no scenario (:func:`resume_gc_unless_loading`); it then moves
+  every object alive at that point into the permanent generation (``gc.freeze``) and turns
+  the collector on again, so the engine runs with the usual collector and its full
+  collections do not walk the start-up objects. Refcounting frees everything else as usual
+  during the pause; the few cycles made before it ends (~500 objects in a tiny run) stay.
 
 Example:
     >>> import sys
@@ -38,6 +49,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -54,7 +66,10 @@ __all__ = [
     "is_command_process",
     "keep_pandas_out",
     "only_invoked_command",
+    "pause_gc",
     "release_pandas",
+    "resume_gc",
+    "resume_gc_unless_loading",
     "skip_pydantic_plugin_scan",
 ]
 
@@ -62,6 +77,11 @@ PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
 """pydantic's documented switch: ``__all__`` loads no plugin and skips the entry-point scan."""
 
 _KEPT_OUT = "pandas"
+
+LOADING_COMMANDS = frozenset({"run", "compare", "sweep", "validate"})
+"""Commands whose first work is ``load_checked`` (it resumes the collector); others resume it on start."""
+
+_gc_paused = False
 
 
 class _NoPandas:
@@ -157,3 +177,53 @@ def only_invoked_command(app: typer.Typer, args: Sequence[str]) -> typer.Typer:
     trimmed = copy.copy(app)
     trimmed.registered_commands = kept
     return trimmed
+
+
+def pause_gc() -> bool:
+    """Pause the cyclic garbage collector for the command process's start-up (imports, loading).
+
+    Only in the ``aidflow`` command's own process (:func:`is_command_process`) and only if the
+    collector is on; :func:`resume_gc` ends the pause.
+
+    Returns:
+        True if this call paused the collector.
+    """
+    global _gc_paused
+    if _gc_paused or not gc.isenabled() or not is_command_process():
+        return False
+    gc.disable()
+    _gc_paused = True
+    return True
+
+
+def resume_gc() -> bool:
+    """End :func:`pause_gc`'s pause: freeze what start-up left alive, then turn the collector on.
+
+    ``gc.freeze`` moves every tracked object into the permanent generation, so the first
+    collections after the pause do not walk the whole start-up heap (it all sits in the
+    youngest generation after a pause). A no-op when no pause is on.
+
+    Returns:
+        True if a pause ended here.
+    """
+    global _gc_paused
+    if not _gc_paused:
+        return False
+    _gc_paused = False
+    gc.freeze()
+    gc.enable()
+    return True
+
+
+def resume_gc_unless_loading(args: Sequence[str]) -> bool:
+    """End the start-up pause now unless ``args`` invoke a command that loads a scenario first.
+
+    Those (:data:`LOADING_COMMANDS`) end it in ``load_checked``, after the scenario is loaded;
+    any other command, option or misspelling ends it before typer parses anything.
+
+    Returns:
+        True if a pause ended here.
+    """
+    if args and args[0] in LOADING_COMMANDS:
+        return False
+    return resume_gc()

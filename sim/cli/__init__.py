@@ -15,6 +15,10 @@ Nothing else imports this package (import-linter's layered contract, pyproject.t
 
 from __future__ import annotations
 
-from sim.cli.application import app, main
+from sim.startup import pause_gc
+
+pause_gc()  # no cyclic garbage collection during start-up, in the command's process only: sim/startup.py
+
+from sim.cli.application import app, main  # noqa: E402
 
 __all__ = ["app", "main"]

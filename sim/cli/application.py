@@ -93,12 +93,19 @@ def main() -> None:
     runs with ``standalone_mode=False``, so click returns the code of a ``typer.Exit`` instead
     of exiting: it is passed on here.
     """
-    from sim.startup import is_command_process, keep_pandas_out, only_invoked_command, skip_pydantic_plugin_scan
+    from sim.startup import (
+        is_command_process,
+        keep_pandas_out,
+        only_invoked_command,
+        resume_gc_unless_loading,
+        skip_pydantic_plugin_scan,
+    )
     from sim.stops import RunFailed, RunInterrupted
 
     if is_command_process():
         keep_pandas_out()  # pyarrow would import it (~0.8 s) and aidflow never uses it: sim/startup.py
         skip_pydantic_plugin_scan()  # no pydantic plugin is used: no scan of every installed package
+    resume_gc_unless_loading(sys.argv[1:])  # run, compare, sweep, validate: once loaded (load_checked)
     out.width = table_width()
     try:
         code = only_invoked_command(app, sys.argv[1:])(standalone_mode=False)  # typer builds one command, not 12

@@ -73,6 +73,9 @@ def load_checked(path: Path) -> tuple[Scenario, Positions, list[Check]]:
     errors = [c for c in checks if c.severity == "error"] + strategy_checks(scenario, checks)
     if errors:
         raise ScenarioError([positions.problem(c.loc, c.message) for c in errors])
+    from sim.startup import resume_gc
+
+    resume_gc()  # start-up ends here: sim/startup.py pause_gc
     return scenario, positions, checks
 
 
