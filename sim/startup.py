@@ -38,6 +38,13 @@ measured in ``benchmarks/README.md``:
   collections do not walk the start-up objects. Refcounting frees everything else as usual
   during the pause; the few cycles made before it ends (~500 objects in a tiny run) stay.
 
+- :func:`keep_cloudpickle_from_pyarrow`: ``import pyarrow`` tries ``import cloudpickle`` (~11
+  ms) when it is installed (Dask installs it) and binds it as ``pickle`` in ``pyarrow.lib``,
+  but two later ``import pickle`` lines of the same module rebind that name to the standard
+  library's ``pickle``: pyarrow never uses cloudpickle. The command process refuses
+  ``cloudpickle`` to imports made by pyarrow's own modules only; any other importer (Dask,
+  distributed, a user's code) gets it as usual.
+
 Example:
     >>> import sys
     >>> blocked = keep_pandas_out()  # True unless pandas is loaded already
@@ -64,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "is_command_process",
+    "keep_cloudpickle_from_pyarrow",
     "keep_pandas_out",
     "only_invoked_command",
     "pause_gc",
@@ -98,6 +106,44 @@ class _NoPandas:
                 name=fullname,
             )
         return None
+
+
+class _NoCloudpickleForPyarrow:
+    """A ``sys.meta_path`` finder that fails ``import cloudpickle`` when pyarrow's own code asks for it."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        """Refuse ``cloudpickle`` to an importer in the ``pyarrow`` package; leave all else to the next finders."""
+        if fullname == "cloudpickle" and _importer() in ("pyarrow", "pyarrow.lib"):
+            raise ModuleNotFoundError(
+                "No module named 'cloudpickle' (not for pyarrow in aidflow's command process: "
+                "pyarrow.lib rebinds the name to the standard pickle anyway)",
+                name=fullname,
+            )
+        return None
+
+
+def _importer() -> str | None:
+    """The module whose code runs the import being resolved (the first frame outside importlib)."""
+    frame = sys._getframe(2)  # _importer <- find_spec <- importlib's frames
+    while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        frame = frame.f_back  # type: ignore[assignment]
+    return None if frame is None else frame.f_globals.get("__name__")
+
+
+def keep_cloudpickle_from_pyarrow() -> bool:
+    """Make pyarrow's own ``import cloudpickle`` fail in this process (pyarrow then takes ``pickle``).
+
+    Returns:
+        True if the refusal is in place now; False if pyarrow is loaded already (then nothing
+        changes).
+    """
+    if "pyarrow" in sys.modules:
+        return False
+    if not any(isinstance(f, _NoCloudpickleForPyarrow) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoCloudpickleForPyarrow())
+    return True
 
 
 def keep_pandas_out() -> bool:

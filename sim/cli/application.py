@@ -95,6 +95,7 @@ def main() -> None:
     """
     from sim.startup import (
         is_command_process,
+        keep_cloudpickle_from_pyarrow,
         keep_pandas_out,
         only_invoked_command,
         resume_gc_unless_loading,
@@ -105,6 +106,7 @@ def main() -> None:
     if is_command_process():
         keep_pandas_out()  # pyarrow would import it (~0.8 s) and aidflow never uses it: sim/startup.py
         skip_pydantic_plugin_scan()  # no pydantic plugin is used: no scan of every installed package
+        keep_cloudpickle_from_pyarrow()  # pyarrow imports it (~11 ms) and never uses it: sim/startup.py
     resume_gc_unless_loading(sys.argv[1:])  # run, compare, sweep, validate: once loaded (load_checked)
     out.width = table_width()
     try:

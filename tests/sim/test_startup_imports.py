@@ -87,6 +87,8 @@ def test_a_tiny_run_loads_neither_pandas_nor_networkx(tmp_path: Path, script: Pa
     assert top_level(modules, ("pyarrow.compute",)) == []  # ~0.1 s; the KPIs read Arrow buffers with numpy
     # a serial run starts no worker: multiprocessing and the process pool are imported for -j only (~7 ms)
     assert top_level(modules, ("multiprocessing", "concurrent.futures.process")) == []
+    # pyarrow imports cloudpickle when installed (~11 ms) and rebinds the name to pickle: refused to pyarrow
+    assert top_level(modules, ("cloudpickle",)) == []
 
 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
@@ -192,3 +194,27 @@ def test_a_command_alone_parses_helps_and_fails_as_in_the_full_app() -> None:
             full = runner.invoke(app, args, env={"COLUMNS": "100"})
             alone = runner.invoke(only_invoked_command(app, args), args, env={"COLUMNS": "100"})
             assert (alone.output, alone.exit_code) == (full.output, full.exit_code), args
+
+
+def test_cloudpickle_is_refused_to_pyarrow_only_and_pyarrow_pickles_as_before() -> None:
+    """pyarrow's module ``pickle`` is the standard one with or without the refusal; others still get cloudpickle."""
+    pytest.importorskip("cloudpickle")
+    code = textwrap.dedent(
+        """
+        import pickle, sys
+        from sim.startup import keep_cloudpickle_from_pyarrow
+        refuse = sys.argv[1] == "refuse"
+        if refuse:
+            assert keep_cloudpickle_from_pyarrow()
+        import pyarrow as pa, pyarrow.lib
+        print("cloudpickle" in sys.modules, pyarrow.lib.pickle is pickle)
+        table = pa.table({"a": [1, 2, None]})
+        print(pickle.loads(pickle.dumps(table)).equals(table))
+        import cloudpickle  # Dask's own import still works
+        print(pickle.loads(cloudpickle.dumps(lambda x: x + 1))(1), keep_cloudpickle_from_pyarrow())
+        """
+    )
+    for mode, loaded_by_pyarrow in (("refuse", "False"), ("as_installed", "True")):
+        proc = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == [loaded_by_pyarrow, "True", "True", "2", "False"], mode
