@@ -41,19 +41,26 @@ def _tmp_path(path: Path) -> Path:
     return path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex[:16]}")
 
 
-def _commit(tmp: Path, path: Path) -> None:
-    """fsync ``tmp``, rename it over ``path`` and fsync the folder."""
+def _commit(tmp: Path, path: Path, sync_folder: bool = True) -> None:
+    """fsync ``tmp``, rename it over ``path`` and (``sync_folder``) fsync the folder."""
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    if sync_folder:
+        _fsync_dir(path.parent)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+def atomic_write_bytes(path: str | Path, data: bytes, sync_folder: bool = True) -> None:
     """Write ``data`` to ``path`` atomically: temp file, flush, fsync, rename, fsync folder.
+
+    The file's data is always on disk before the rename, so ``path`` holds either the old or
+    the new bytes whatever happens. ``sync_folder=False`` leaves out the folder's fsync, which
+    makes the rename itself durable: only for a caller that renames another file in the same
+    folder right after and fsyncs the folder then (one folder fsync covers both renames), as
+    ``RunStore`` does with a file and the manifest that records it.
 
     Example:
         >>> import tempfile, pathlib
@@ -69,15 +76,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if sync_folder:
+            _fsync_dir(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write UTF-8 ``text`` to ``path`` atomically."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | Path, text: str, sync_folder: bool = True) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically (``sync_folder``: see ``atomic_write_bytes``)."""
+    atomic_write_bytes(path, text.encode("utf-8"), sync_folder)
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
@@ -86,13 +94,16 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, text + "\n")
 
 
-def atomic_write_parquet(path: str | Path, table: pa.Table) -> str:
-    """Write ``table`` to ``path`` as zstd Parquet atomically; returns the file's sha256."""
+def atomic_write_parquet(path: str | Path, table: pa.Table, sync_folder: bool = True) -> str:
+    """Write ``table`` to ``path`` as zstd Parquet atomically; returns the file's sha256.
+
+    ``sync_folder``: see ``atomic_write_bytes``.
+    """
     path = Path(path)
     tmp = _tmp_path(path)
     try:
         write_table(table, tmp, compression="zstd")  # pyarrow.parquet's bytes, without importing it
-        _commit(tmp, path)
+        _commit(tmp, path, sync_folder)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
