@@ -1,6 +1,6 @@
 """Start-up of the ``aidflow`` command: wall and CPU time, peak RSS and the costliest imports.
 
-Run: ``.venv/bin/python benchmarks/startup.py [--repeat 7] [--scenario tests/scenarios/tiny.yaml] [--json]``
+Run: ``.venv/bin/python benchmarks/startup.py [--repeat 7] [--scenario tests/scenarios/tiny.yaml] [--against REV] [--json]``
 
 Each command runs in a fresh process, ``--repeat`` times; every figure is the best (lowest) of
 the repeats, the usual way to read a timing on a shared machine. Commands:
@@ -25,6 +25,13 @@ itself; read them as shares, not as seconds saved.
 The 1-minute load average before and after the measurements is printed with them: on a
 shared machine (load above its core count) wall times say little and the CPU columns are
 the figures to compare.
+
+``--against REV`` measures the code of an older commit in the same session: ``git archive``
+puts its ``sim``, ``results``, ``scenarios`` and ``network`` packages in a temporary folder
+that goes first on ``PYTHONPATH`` (the console script's own folder is ``sys.path[0]``, so the
+folder wins over the editable install), and each repeat runs the two versions back to back,
+in alternating order, so both see the same load. The table then has a row per command and
+version (``run @REV``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,6 +55,8 @@ HEAVY: tuple[str, ...] = (
     "numpy",
 )
 """Libraries reported when loaded (the start-up costs of issue 19)."""
+PACKAGES: tuple[str, ...] = ("sim", "results", "scenarios", "network")
+"""aidflow's own packages: what ``--against`` takes from the older commit."""
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
 # runs the console script as the console script runs it (``__main__`` is the script), and
 # notes which modules are loaded when the process ends
@@ -57,6 +67,7 @@ def _note():
         json.dump(sorted(sys.modules), f)
 atexit.register(_note)
 sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))  # as for the script itself, not the working folder
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
@@ -89,19 +100,33 @@ def aidflow_script() -> Path:
     raise SystemExit(f"no aidflow console script next to {sys.executable} (pip install -e .)")
 
 
-def child_env() -> dict[str, str]:
+def child_env(source: Path | None = None) -> dict[str, str]:
     """The environment of a user's shell: bytecode caches are written and read.
 
     With ``PYTHONDONTWRITEBYTECODE`` set (as in some sandboxes) every aidflow module would be
-    compiled from source at each start, which no installed copy does.
+    compiled from source at each start, which no installed copy does. ``source``: a folder
+    holding an older version of aidflow's packages, put first on ``PYTHONPATH``.
     """
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
+    return env
 
 
-def _timed(argv: list[str]) -> tuple[float, float, float, int]:
+def checkout_packages(rev: str, into: Path) -> Path:
+    """aidflow's packages as of commit ``rev`` (``git archive``), unpacked under ``into``."""
+    archive = into / "source.tar"
+    subprocess.run(["git", "archive", "-o", str(archive), rev, *PACKAGES], cwd=ROOT, check=True)
+    source = into / "source"
+    with tarfile.open(archive) as tar:
+        tar.extractall(source, filter="data")
+    return source
+
+
+def _timed(argv: list[str], source: Path | None = None) -> tuple[float, float, float, int]:
     """Run ``argv``; (wall s, user+sys CPU s, peak RSS MB, exit code) of that one process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=child_env())
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=child_env(source))
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -118,11 +143,13 @@ def _engine_s(run_dir: Path) -> float:
     return float(sum(p["wall_s"] for p in manifest["parts"]))
 
 
-def import_profile(args: list[str], top: int) -> tuple[float, list[tuple[str, float]], list[str]]:
+def import_profile(
+    args: list[str], top: int, source: Path | None = None
+) -> tuple[float, list[tuple[str, float]], list[str]]:
     """``python -X importtime`` of one command: (total import s, top cumulative imports, heavy modules loaded)."""
     with tempfile.TemporaryDirectory(prefix="aidflow-startup-") as tmp:
         noted = Path(tmp) / "modules.json"
-        env = {**child_env(), "AIDFLOW_STARTUP_MODULES": str(noted)}
+        env = {**child_env(source), "AIDFLOW_STARTUP_MODULES": str(noted)}
         argv = [sys.executable, "-X", "importtime", "-c", _IMPORTED, str(aidflow_script()), *args]
         proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
         if proc.returncode != 0:
@@ -152,49 +179,67 @@ def load_average() -> float | None:
         return None
 
 
-def measure(command: str, args: list[str], repeats: int, top: int, run_dir: Path | None = None) -> Timing:
-    """Best of ``repeats`` fresh processes of ``aidflow ARGS``, plus one import profile."""
+def measure(
+    command: str,
+    args: list[str],
+    repeats: int,
+    top: int,
+    run_dir: Path | None = None,
+    versions: dict[str, Path | None] | None = None,
+) -> list[Timing]:
+    """Best of ``repeats`` fresh processes of ``aidflow ARGS``, plus one import profile, per version.
+
+    ``versions`` maps a label to the folder of an older version's packages (None: the working
+    tree); each repeat runs every version once, the order turning round from one repeat to the
+    next.
+    """
     script = [sys.executable, str(aidflow_script())]
+    versions = versions or {"": None}
     load_before = load_average()
-    walls, cpus, rsss, engines, beyonds, beyond_cpus = [], [], [], [], [], []
-    for _ in range(repeats):
-        wall, cpu, rss, _ = _timed([*script, *args])
-        walls.append(wall)
-        cpus.append(cpu)
-        rsss.append(rss)
-        if run_dir is not None:
-            engine = _engine_s(run_dir)
-            engines.append(engine)
-            beyonds.append(wall - engine)
-            beyond_cpus.append(cpu - engine)
-    import_s, ranked, heavy = import_profile(args, top)
-    return Timing(
-        command=command,
-        argv=["aidflow", *args],
-        repeats=repeats,
-        wall_s=min(walls),
-        cpu_s=min(cpus),
-        peak_rss_mb=min(rsss),
-        engine_s=min(engines) if engines else None,
-        beyond_engine_s=min(beyonds) if beyonds else None,
-        beyond_engine_cpu_s=min(beyond_cpus) if beyond_cpus else None,
-        import_s=import_s,
-        top_imports=ranked,
-        heavy_loaded=heavy,
-        load_before=load_before,
-        load_after=load_average(),
-    )
+    seen: dict[str, list[tuple[float, float, float, float | None]]] = {label: [] for label in versions}
+    labels = list(versions)
+    for i in range(repeats):
+        for label in labels[i % len(labels) :] + labels[: i % len(labels)]:
+            wall, cpu, rss, _ = _timed([*script, *args], versions[label])
+            seen[label].append((wall, cpu, rss, _engine_s(run_dir) if run_dir is not None else None))
+    load_after = load_average()
+    timings = []
+    for label, runs in seen.items():
+        import_s, ranked, heavy = import_profile(args, top, versions[label])
+        engines = [e for *_, e in runs if e is not None]
+        timings.append(
+            Timing(
+                command=f"{command} @{label}" if label else command,
+                argv=["aidflow", *args],
+                repeats=repeats,
+                wall_s=min(r[0] for r in runs),
+                cpu_s=min(r[1] for r in runs),
+                peak_rss_mb=min(r[2] for r in runs),
+                engine_s=min(engines) if engines else None,
+                beyond_engine_s=min(r[0] - r[3] for r in runs if r[3] is not None) if engines else None,
+                beyond_engine_cpu_s=min(r[1] - r[3] for r in runs if r[3] is not None) if engines else None,
+                import_s=import_s,
+                top_imports=ranked,
+                heavy_loaded=heavy,
+                load_before=load_before,
+                load_after=load_after,
+            )
+        )
+    return timings
 
 
-def measure_all(scenario: Path, repeats: int, top: int) -> list[Timing]:
-    """``--help``, ``validate`` and a one-replication ``run`` of ``scenario``."""
+def measure_all(scenario: Path, repeats: int, top: int, against: str | None = None) -> list[Timing]:
+    """``--help``, ``validate`` and a one-replication ``run`` of ``scenario`` (and of commit ``against``)."""
     with tempfile.TemporaryDirectory(prefix="aidflow-startup-") as tmp:
+        versions: dict[str, Path | None] = {"": None}
+        if against is not None:
+            versions[against] = checkout_packages(against, Path(tmp))
         run_dir = Path(tmp) / "run"
         run_args = ["run", str(scenario), "-n", "1", "--out", str(run_dir), "--overwrite", "-q", "--format", "json"]
         return [
-            measure("help", ["--help"], repeats, top),
-            measure("validate", ["validate", str(scenario)], repeats, top),
-            measure("run", run_args, repeats, top, run_dir=run_dir),
+            *measure("help", ["--help"], repeats, top, versions=versions),
+            *measure("validate", ["validate", str(scenario)], repeats, top, versions=versions),
+            *measure("run", run_args, repeats, top, run_dir=run_dir, versions=versions),
         ]
 
 
@@ -241,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", type=Path, default=ROOT / "tests" / "scenarios" / "tiny.yaml")
     ap.add_argument("--top", type=int, default=12, help="imports listed per command (12)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    ap.add_argument("--against", metavar="REV", help="also measure commit REV's packages, run for run (git archive)")
     ns = ap.parse_args(argv)
-    timings = measure_all(ns.scenario.resolve(), max(1, ns.repeat), ns.top)
+    timings = measure_all(ns.scenario.resolve(), max(1, ns.repeat), ns.top, ns.against)
     if ns.json:
         print(json.dumps([asdict(t) for t in timings], indent=2))
     else:
