@@ -15,6 +15,7 @@ import numpy as np
 
 from results.kpi_arrays import EventArrays
 from results.kpi_levels import Levels, Pairs, WaitStats, grow, pair_key, time_weighted
+from results.link_queue import QueueLeaves
 from scenarios.schema import Agency, Border, Depot, Donor, Hub, Scenario, Supplier, Unit, effective_channel
 from sim.events import (
     ARRIVED,
@@ -256,6 +257,7 @@ class LinkFlow:
         self.wait_stats, self.transit_stats = WaitStats(), WaitStats()
         self.trips, self.lots, self.units = np.zeros(0), np.zeros(0), np.zeros(0)
         self.lost_lots, self.lost_units = np.zeros(0), np.zeros(0)
+        self.leaves = QueueLeaves()  # lots rerouted while they waited (reroute_in_queue)
 
     def add(self, ev: EventArrays) -> tuple[np.ndarray, np.ndarray]:
         """One chunk of whole instants; returns its loaded -> arrived pairs: ``(lot, transit days)``."""
@@ -265,10 +267,18 @@ class LinkFlow:
         lo, lo_waiting = lo[ev.vehicle[lo] >= 0], lo[(ev.vehicle[lo] < 0) & (link[lo] >= 0)]
         qd = ev.of(QUEUED)
         ql = qd[link[qd] >= 0]
+        # a lot rerouted while it waited leaves the queue of the link it waited for (not the row's link)
+        rr, rr_link = self.leaves.leaves(ev)
+        group = link
+        if len(rr):
+            group = link.copy()
+            group[rr] = rr_link
         _updown(self.busy, link, t, dep, ret)
-        _updown(self.queue, link, t, ql, np.concatenate([ld, lo_waiting]))
-        ok, w = _pair(self.wait, pair_key(ev.lot, link), t, ql, ld)
-        self.wait_stats.add(link[ld][ok], w)
+        _updown(self.queue, group, t, ql, np.concatenate([ld, lo_waiting, rr]))
+        # .. unserved: its wait ends there, uncounted (as a lot lost while it waited)
+        ok, w = _pair(self.wait, pair_key(ev.lot, group), t, ql, np.concatenate([ld, rr]))
+        n_ld = int(ok[: len(ld)].sum())
+        self.wait_stats.add(link[ld][ok[: len(ld)]], w[:n_ld])
         ar_ok, tr = loaded_arrived(self.transit, ev)
         self.transit_stats.add(link[ar_ok], tr)
         self.trips = _sums(self.trips, link[dep])

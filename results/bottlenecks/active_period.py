@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from results.bottlenecks.resources import resources
 from results.kpis import EventArrays, event_arrays
+from results.link_queue import QueueLeaves
 from scenarios.schema import Agency, DispatchScheduled, Scenario, effective_channel
 from sim.events import (
     CONTRACT_AWARDED,
@@ -175,6 +176,7 @@ def active_periods(
     dis = np.flatnonzero((ev.kind == DISRUPTION_STARTED) | (ev.kind == DISRUPTION_ENDED))
     ca, lp = ev.of(CONTRACT_AWARDED), ev.of(LOT_PRODUCED)
     q_node, q_link = qd[ev.link[qd] < 0], qd[ev.link[qd] >= 0]
+    rr, rr_link = QueueLeaves().leaves(ev)  # lots rerouted while they waited leave that link's queue
     node_code = {n.id: k for k, n in enumerate(scenario.nodes)}
     link_code = {lk.id: k for k, lk in enumerate(scenario.links)}
     item_code = {it.id: k for k, it in enumerate(scenario.items)}
@@ -210,7 +212,7 @@ def active_periods(
                 T,
                 rule,
                 steps(d_c, rt[ev.link[rt] == c]),
-                steps(q_link[ev.link[q_link] == c], ld[ev.link[ld] == c]),
+                steps(q_link[ev.link[q_link] == c], np.concatenate([ld[ev.link[ld] == c], rr[rr_link == c]])),
                 r.capacity,
                 factor,
                 convoys,

@@ -19,6 +19,7 @@ from results.bottlenecks.momentary import momentary_bottlenecks, shifting_timeli
 from results.bottlenecks.resources import Resource, resources
 from results.bottlenecks.stats import Analysis, ResourceStats, Throughput, add_diverted
 from results.kpis import EventArrays, KpiKey, compute_kpis, lot_lead_times
+from results.link_queue import QueueLeaves
 from scenarios.schema import Scenario
 from sim.events import (
     ARRIVED,
@@ -96,7 +97,13 @@ def _lead_shares(
     q_node, q_link = qd[ev.link[qd] < 0], qd[ev.link[qd] >= 0]
     n_nodes, n_links = len(ev.nodes), len(ev.links)
     at_node = spent(q_node, ev.of(SERVICE_FINISHED), ev.node, n_nodes)
-    on_link = spent(q_link, ev.of(ARRIVED), ev.link, n_links)
+    # a lot rerouted while it waited for a link spent its wait there: it leaves at the rerouted row
+    rr, rr_link = QueueLeaves().leaves(ev)
+    link = ev.link
+    if len(rr):
+        link = link.copy()
+        link[rr] = rr_link
+    on_link = spent(q_link, np.sort(np.concatenate([ev.of(ARRIVED), rr])), link, n_links)  # in log order
     for k in range(len(scenario.nodes)):
         add(names.get(("node", k, -1)), float(at_node[k]))
     for k in range(len(scenario.links)):

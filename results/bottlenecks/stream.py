@@ -50,6 +50,7 @@ from results.bottlenecks.stats import Analysis, Throughput
 from results.bottlenecks.stream_periods import BottleneckStream
 from results.kpis import EventArrays, KpiKey
 from results.lead_stream import LeadStream
+from results.link_queue import QueueLeaves
 from scenarios.schema import Scenario
 from sim.events import ARRIVED, QUEUED, SERVICE_FINISHED, TENDER_STARTED
 
@@ -87,12 +88,18 @@ def _lead_shares(
         rows = rows[weight[ev.lot[rows]] > 0]
         np.add.at(acc, code[rows], weight[ev.lot[rows]] * ev.t[rows])
 
+    leaves = QueueLeaves()  # a lot rerouted while it waited for a link leaves it at the rerouted row
     for ev in chunks(SECOND_PASS):
         qd = ev.of(QUEUED)
         add(sums["nm"], ev, qd[ev.link[qd] < 0], ev.node)
         add(sums["np"], ev, ev.of(SERVICE_FINISHED), ev.node)
         add(sums["lm"], ev, qd[ev.link[qd] >= 0], ev.link)
-        add(sums["lp"], ev, ev.of(ARRIVED), ev.link)
+        rr, rr_link = leaves.leaves(ev)
+        link = ev.link
+        if len(rr):
+            link = link.copy()
+            link[rr] = rr_link
+        add(sums["lp"], ev, np.sort(np.concatenate([ev.of(ARRIVED), rr])), link)  # in log order
     out: dict[str, float] = {}
 
     def put(name: str | None, value: float) -> None:

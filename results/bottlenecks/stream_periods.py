@@ -26,6 +26,7 @@ from results.bottlenecks.active_period import (
 from results.bottlenecks.resources import resources
 from results.bottlenecks.stats import add_diverted
 from results.kpis import EventArrays
+from results.link_queue import QueueLeaves
 from scenarios.schema import DispatchScheduled, Scenario
 from sim.events import (
     CONTRACT_AWARDED,
@@ -182,6 +183,7 @@ class BottleneckStream:
         self.item_code = {it.id: k for k, it in enumerate(scenario.items)}
         self.machines: dict[str, Any] = {}
         self.diverted: dict[str, int] = {}  # Analysis.diverted, as the chunks go
+        self.leaves = QueueLeaves()  # the link each lot waits for, across chunks
         for r in self.res:
             if r.kind == "node":
                 self.machines[r.name] = _Station(self.end, rule, r.capacity, False)
@@ -203,6 +205,7 @@ class BottleneckStream:
         dis = np.flatnonzero((ev.kind == DISRUPTION_STARTED) | (ev.kind == DISRUPTION_ENDED))
         ca, lp = ev.of(CONTRACT_AWARDED), ev.of(LOT_PRODUCED)
         q_node, q_link = qd[ev.link[qd] < 0], qd[ev.link[qd] >= 0]
+        rr, rr_link = self.leaves.leaves(ev)  # lots rerouted while they waited leave that link's queue
 
         def steps(up: np.ndarray, down: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             rows = np.concatenate([up, down])
@@ -229,7 +232,7 @@ class BottleneckStream:
                 d_c = dp[ev.link[dp] == c]
                 m.feed(
                     steps(d_c, rt[ev.link[rt] == c]),
-                    steps(q_link[ev.link[q_link] == c], ld[ev.link[ld] == c]),
+                    steps(q_link[ev.link[q_link] == c], np.concatenate([ld[ev.link[ld] == c], rr[rr_link == c]])),
                     disruptions(dis[ev.link[dis] == c]),
                     t[d_c],
                 )
