@@ -88,7 +88,9 @@ class NodeFlow:
         self.sojourn, self.wait = Pairs(), Pairs()
         self.sojourn_stats, self.wait_stats = WaitStats(), WaitStats()
         n_req = len(scenario.requirements)
-        self.funded = np.full(n_req, -np.inf)  # agency queue: last funds_committed of a requirement
+        # agency queue: a requirement's first funds_committed (when it was funded; a later one is
+        # the top-up at its award, after the tender: sim.model.procurement)
+        self.funded = np.full(n_req, np.inf)
         self.started = np.full(n_req, np.nan)  # .. its tender_started
 
     def add(self, ev: EventArrays) -> None:
@@ -138,7 +140,7 @@ class NodeFlow:
         n_req = len(self.funded)
         fc = ev.of(FUNDS_COMMITTED)
         fc_in = fc[(ev.ref[fc] >= 0) & (ev.ref[fc] < n_req)]
-        np.maximum.at(self.funded, ev.ref[fc_in], t[fc_in])
+        np.minimum.at(self.funded, ev.ref[fc_in], t[fc_in])
         ts_in = ts[(ev.ref[ts] >= 0) & (ev.ref[ts] < n_req)]
         self.started[ev.ref[ts_in]] = t[ts_in]
 

@@ -120,7 +120,7 @@ class LeadTimes:
     """Per delivered lot: ids and stage durations (``results.kpis.lot_lead_times``).
 
     Kept per lot id: produced day, supplier and transit days; per requirement: opened and
-    last funded day; per delivered lot: its ids, quantity and day (growing arrays, about
+    first funded day; per delivered lot: its ids, quantity and day (growing arrays, about
     60 bytes a lot). Stages are worked out at the end, when every row is known.
     """
 
@@ -149,14 +149,15 @@ class LeadTimes:
         self.supplier = grow(self.supplier, n_lot, -1)
         self.transit = grow(self.transit, n_lot, 0.0)
         self.opened = grow(self.opened, n_ref, np.nan)
-        self.funded = grow(self.funded, n_ref, -np.inf)
+        self.funded = grow(self.funded, n_ref, np.inf)
 
         op = ev.of(REQUIREMENT_OPENED)
         op = op[ev.ref[op] >= 0]
         self.opened[ev.ref[op]] = t[op]
         fc = ev.of(FUNDS_COMMITTED)
         fc = fc[ev.ref[fc] >= 0]
-        np.maximum.at(self.funded, ev.ref[fc], t[fc])
+        # the first commit funds it; a later one is the award's top-up, after the tender
+        np.minimum.at(self.funded, ev.ref[fc], t[fc])
         pr = ev.of(LOT_PRODUCED)
         pr = pr[ev.lot[pr] >= 0]
         self.produced[ev.lot[pr]] = t[pr]
@@ -219,7 +220,7 @@ class LeadTimes:
         supplier = grow(self.supplier, n_lot, -1)[:n_lot]
         transit = grow(self.transit, n_lot, 0.0)[:n_lot]
         opened = grow(self.opened, n_ref, np.nan)[:n_ref]
-        funded = grow(self.funded, n_ref, -np.inf)[:n_ref]
+        funded = grow(self.funded, n_ref, np.inf)[:n_ref]
         award = np.full(len(lots), -np.inf)
         if len(lots) and len(self.award_key):
             want = pair_key(refs, supplier[lots])
@@ -227,7 +228,8 @@ class LeadTimes:
             hit = self.award_key[pos] == want
             award[hit] = self.award_t[pos[hit]]
         o = opened[refs]
-        f = np.maximum(funded[refs], o)
+        fr = funded[refs]
+        f = np.maximum(np.where(fr < np.inf, fr, o), o)  # never committed: no funding stage
         a = np.maximum(award, f)
         p = np.maximum(produced[lots], a)
         logistics = d - p

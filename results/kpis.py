@@ -242,7 +242,8 @@ def lot_lead_times(table: pa.Table | EventArrays) -> pa.Table:
 
     Stages (they add up to the lead time, requirement opened -> lot delivered):
 
-    - ``funding``: opened -> last ``funds_committed`` of the requirement (0 if domestic);
+    - ``funding``: opened -> first ``funds_committed`` of the requirement (a later one is the
+      top-up at its award);
     - ``tender``: -> ``contract_awarded`` of the lot's (requirement, supplier) contract
       (agency pooling, queue for staff and tender, or the bilateral lead time);
     - ``production``: -> ``lot_produced`` (the line's queue of orders and making the lot);

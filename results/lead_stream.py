@@ -236,9 +236,10 @@ class LeadStream:
         opened = np.full(n_ref, np.nan)
         op = cold.of(_RO)
         opened[cold.ref[op]] = cold.t[op]
-        funded = np.full(n_ref, -np.inf)
+        funded = np.full(n_ref, np.inf)
         fc = cold.of(_FC)
-        np.maximum.at(funded, cold.ref[fc], cold.t[fc])
+        # the first commit funds it; a later one is the award's top-up, after the tender
+        np.minimum.at(funded, cold.ref[fc], cold.t[fc])
         produced = self.per_lot(self.produced, math.nan)
         supplier = self.per_lot(self.supplier, -1)
         from sim.events import CONTRACT_AWARDED
@@ -249,7 +250,8 @@ class LeadStream:
         award[ok] = cold.t[ca][ia]
         transit = self.per_lot(self.transit, 0.0)
         o = opened[refs]
-        f = np.maximum(funded[refs], o)
+        fr = funded[refs]
+        f = np.maximum(np.where(fr < np.inf, fr, o), o)  # never committed: no funding stage
         a = np.maximum(award, f)
         p = np.maximum(produced[lots], a)
         del opened, funded, produced, award

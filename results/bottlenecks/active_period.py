@@ -247,8 +247,8 @@ def _agency_queue(ev: EventArrays, s: Scenario) -> dict[int, tuple[np.ndarray, n
     fc, ts = ev.of(FUNDS_COMMITTED), ev.of(TENDER_STARTED)
     fc = fc[(ev.ref[fc] >= 0) & (ev.ref[fc] < n_ref)]
     ts = ts[(ev.ref[ts] >= 0) & (ev.ref[ts] < n_ref)]
-    funded = np.full(n_ref, -np.inf)
-    np.maximum.at(funded, ev.ref[fc], ev.t[fc])
+    funded = np.full(n_ref, np.inf)  # first commit: a later one is the award's top-up, after the tender
+    np.minimum.at(funded, ev.ref[fc], ev.t[fc])
     started = np.full(n_ref, np.nan)
     started[ev.ref[ts]] = ev.t[ts]
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}

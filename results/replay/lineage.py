@@ -133,7 +133,7 @@ class _Index:
                 if k == REQUIREMENT_OPENED:
                     self.opened.setdefault(ref, i)
                 elif k == FUNDS_COMMITTED:
-                    self.funded[ref] = max(self.funded.get(ref, -math.inf), c.t[i])
+                    self.funded.setdefault(ref, c.t[i])  # funded once; a later commit is the award's top-up
                     self.first_funded.setdefault(ref, i)
                 elif k == FUNDS_SHORT:  # waits for money: neither funded nor filled
                     self.shorts.setdefault(ref, []).append(i)
