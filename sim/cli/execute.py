@@ -342,9 +342,11 @@ def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
     from results.kpi_live import LiveKpis
     from results.kpis import kpi_table_of_part
     from scenarios.strategies import apply_overrides
+    from sim.cli.heap import bound_heap
     from sim.executors import make_executor
     from sim.experiment import plan, submit_all
 
+    bound_heap()  # freed arrays go back to the system: peak RSS follows live memory (sim/cli/heap.py)
     s = exp.scenario
     store.update(
         strategies=exp.strategies,
