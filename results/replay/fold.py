@@ -228,10 +228,17 @@ class _Fold:
             elif k in (CONSUMED, BACKORDER_FILLED, STOCK_ISSUED):  # stock leaves (issue 14)
                 key = (nodes[i] or "?", items[i] or "?")
                 self.stock[key] = self.stock.get(key, 0) - (qtys[i] or 0)
+                if k != CONSUMED and lots[i] >= 0:  # a depot ships it as a new lot towards the unit's order
+                    depot = nodes[i] or "?"
+                    self.lots[lots[i]] = LotState(
+                        lots[i], items[i], qtys[i] or 0, self.rid(refs[i]), depot, "produced", depot, since=t
+                    )
             elif k == STOCK_RECEIVED:  # a depot's receipt; lot -1: a policy's opening stock (day 0)
                 key = (nodes[i] or "?", items[i] or "?")
                 q = qtys[i] or 0
                 self.stock[key] = q if lots[i] < 0 else self.stock.get(key, 0) + q
+                if lots[i] >= 0:  # the lot ends in the depot's stock: it fills the depot's order
+                    self._done(lots[i], q, refs[i], lost=False)
             elif k == BUDGET_ADDED:
                 d = nodes[i] or "?"
                 self.budget[d] = self.budget.get(d, 0.0) + (values[i] or 0.0)

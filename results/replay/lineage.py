@@ -20,6 +20,8 @@ step kind      from -> to (rows of the log)                resource
 ``transit``    ``departed`` -> ``arrived``                  ``link L`` (work)
 ``queue``      ``queued`` at a station -> service start     ``node N``
 ``service``    ``service_started`` -> ``service_finished``  ``node N`` (work)
+``stock``      a unit's order opened -> ``stock_issued`` or  ``depot D`` (a lot the depot ships
+               ``backorder_filled`` (its lot's first row)    from its stock: no production)
 =============  ==========================================  =================================
 
 A line makes one lot at a time, so a lot's production starts when its contract part was
@@ -58,6 +60,7 @@ from results.replay.timeline import STEP_LABELS, Lineage, Stage, Step, Timeline,
 from scenarios.schema import due_day
 from sim.events import (
     ARRIVED,
+    BACKORDER_FILLED,
     CONTRACT_AWARDED,
     DELIVERED,
     DEPARTED,
@@ -71,6 +74,7 @@ from sim.events import (
     REROUTED,
     SERVICE_FINISHED,
     SERVICE_STARTED,
+    STOCK_ISSUED,
     TENDER_FINISHED,
     TENDER_STARTED,
 )
@@ -81,6 +85,8 @@ if TYPE_CHECKING:
 __all__ = ["STEP_LABELS", "Lineage", "Stage", "Step", "Wait", "end_of_run", "lineage", "lineages"]
 
 _EPS = 1e-9
+_FROM_STOCK = frozenset({STOCK_ISSUED, BACKORDER_FILLED})
+"""First rows of a lot a depot ships from its stock (no funding, tender or production of its own)."""
 
 
 def end_of_run(status: str | None, end_day: float | None, horizon_days: float | None) -> float | None:
@@ -225,17 +231,23 @@ class _Index:
         ref, supplier = c.ref[first], c.node[first]
         oi = self.opened.get(ref)
         produced = c.t[first]
-        stages, a = self.requirement_stages(ref, supplier)
         steps = Timeline(c.t[oi] if oi is not None else produced, self.end)
-        line = f"line {supplier}/{c.item[first]}"
-        if oi is not None:
-            award_t = self.part_award.get(lot, a if a is not None else produced)
-            self.requirement_steps(ref, award_t, steps)
-            steps.add("backlog", True, line, max(award_t, self.line_free.get(lot, -math.inf)))
-        steps.add("production", False, line, produced)
+        if c.kind[first] in _FROM_STOCK:  # a depot's stock lot (issue 14): the order waited for the depot's stock
+            stages: list[Stage] = []
+            if oi is not None:
+                steps.add("stock", True, f"depot {supplier}", produced)
+                stages.append(self._span(f"stock {supplier}", "stock", supplier, c.t[oi], produced))
+        else:
+            stages, a = self.requirement_stages(ref, supplier)
+            line = f"line {supplier}/{c.item[first]}"
+            if oi is not None:
+                award_t = self.part_award.get(lot, a if a is not None else produced)
+                self.requirement_steps(ref, award_t, steps)
+                steps.add("backlog", True, line, max(award_t, self.line_free.get(lot, -math.inf)))
+            steps.add("production", False, line, produced)
+            if a is not None:
+                stages.append(self._span("production", "production", None, a, produced))
         history = set(rows) | set(self.req_rows.get(ref, []))
-        if a is not None:
-            stages.append(self._span("production", "production", None, a, produced))
         here, enter = supplier, produced
         detail: dict[str, float] = {}
         mark: dict[str, float] = {}

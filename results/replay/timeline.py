@@ -28,6 +28,7 @@ STEP_LABELS: dict[str, str] = {
     "lead": "bilateral lead time",
     "backlog": "production backlog",
     "production": "production",
+    "stock": "waiting for the depot's stock",
     "vehicle": "waiting for a vehicle",
     "departure": "waiting to depart",
     "transit": "transit",

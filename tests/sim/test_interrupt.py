@@ -81,7 +81,7 @@ def interrupt(argv: list[str], cwd: Path, run_dir: Path, workers: int) -> tuple[
         assert parts(run_dir) >= 1, "no part was written within 180 s"
         children = proc.children(recursive=True)
         os.kill(p.pid, signal.SIGINT)
-        _, stderr = p.communicate(timeout=60)
+        _, stderr = p.communicate(timeout=300)  # a loaded 2-core machine may take long to wind down 2 workers
     finally:
         if p.poll() is None:
             p.kill()
