@@ -42,12 +42,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from results.kpi_levels import KEY_SHIFT, KeyedSums, grow, pair_key
+from results.kpis.levels import KEY_SHIFT, KeyedSums, grow, pair_key
 from scenarios.schema import Donor, Scenario, due_day, effective_channel
 from sim.events import KIND_CODE
 
 if TYPE_CHECKING:
-    from results.kpi_arrays import EventArrays
+    from results.kpis.arrays import EventArrays
 
 __all__ = ["CHANNELS", "COST_KPI_NAMES", "CostKpis", "cost_kpis", "donor_budget_series", "requirement_channels"]
 
@@ -117,12 +117,12 @@ def requirement_channels(ev: EventArrays, s: Scenario) -> np.ndarray:
 
 
 def _decode(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``results.kpi_levels.pair_key`` back to ``(major, minor)``."""
+    """``results.kpis.levels.pair_key`` back to ``(major, minor)``."""
     return keys // KEY_SHIFT, keys % KEY_SHIFT - 1
 
 
 class CostKpis:
-    """Money KPIs of one replication, fed chunk by chunk (``results.kpi_stream``).
+    """Money KPIs of one replication, fed chunk by chunk (``results.kpis.stream``).
 
     Sums are kept per (requirement, item), per (link, requirement, item) volume loaded and per
     (requirement, donor) net commitment, so channels (known once a requirement is opened)
@@ -335,7 +335,7 @@ def donor_budget_series(table: Any, scenario: Scenario | None = None) -> pa.Tabl
         >>> b.column_names[:3]
         ['t', 'donor', 'added_eur']
     """
-    from results.kpi_arrays import event_arrays
+    from results.kpis.arrays import event_arrays
 
     ev = table if hasattr(table, "of") else event_arrays(table, scenario)
     ba, fcm, frl = _rows(ev, "budget_added"), _rows(ev, "funds_committed"), _rows(ev, "funds_released")

@@ -3,7 +3,7 @@
 ``InventorySeries`` projects one part, fed the report's chunks (whole instants in time order,
 ``results.part_stream``): for every (node, item) of the scenario, the daily time averages of
 its on-hand stock and of its backorders not yet filled. The levels are those of the inventory
-KPIs (``results.kpi_inventory``, the same ``InventoryDeltas``), so a day's mean here is that
+KPIs (``results.kpis.inventory``, the same ``InventoryDeltas``), so a day's mean here is that
 day's share of ``on_hand_mean_units``. ``InventoryAcross`` sums the parts of one strategy for
 their mean. Memory: two numbers per (node, item) and daily bin. Pairs are shown (``result``)
 when they have inventory rows, or a consumption or a stock policy in the scenario, as for the KPIs.
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from results.kpi_arrays import EventArrays
-from results.kpi_inventory import INVENTORY_KINDS, InventoryDeltas
+from results.kpis.arrays import EventArrays
+from results.kpis.inventory import INVENTORY_KINDS, InventoryDeltas
 from results.part_stream import StepAverage
 from scenarios.schema import Scenario
 

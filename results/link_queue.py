@@ -9,14 +9,14 @@ on departure, when it is produced or its service ends, waits for no link: its la
 a ``loaded`` row of the link it came by, a ``queued`` row at a node, or none).
 
 ``QueueLeaves`` reads this from chunks of the log, carrying each lot's link across chunks (one
-int64 per lot), so the link-queue KPIs (``results.kpi_flow``) and the bottleneck analysis
+int64 per lot), so the link-queue KPIs (``results.kpis.flow``) and the bottleneck analysis
 (``results.bottlenecks``) take the lot out of ``L``'s queue at the ``rerouted`` row, whether
 they read the whole table or chunks of it. A log without ``rerouted`` rows gives no rows.
 
 Example:
     >>> import numpy as np
     >>> from sim.events import KIND_CODE as K
-    >>> from results.kpi_arrays import EventArrays
+    >>> from results.kpis.arrays import EventArrays
     >>> def chunk(kinds, lots, links, t):
     ...     n = len(kinds)
     ...     z, nan = np.full(n, -1), np.full(n, np.nan)
@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from results.kpi_arrays import EventArrays
-from results.kpi_levels import grow
+from results.kpis.arrays import EventArrays
+from results.kpis.levels import grow
 from sim.events import LOADED, QUEUED, REROUTED
 
 __all__ = ["QueueLeaves"]

@@ -3,7 +3,7 @@
 One small chart per node that holds stock of an item with consumption or stock rows (units,
 and depots with a stock policy): for each item, its on-hand stock (solid) and its backorders
 not yet filled (dashed), daily time averages over the primary strategy's replications, as
-the WIP panel. The levels are those of the inventory KPIs (``results.kpi_inventory``: the
+the WIP panel. The levels are those of the inventory KPIs (``results.kpis.inventory``: the
 same ``InventoryDeltas``), so a day's mean here is that day's share of ``on_hand_mean_units``.
 
 The series come from ``results.inventory_series`` (``results.report_detail`` feeds it the

@@ -85,7 +85,7 @@ _EXACT: dict[str, Domain] = {
     "wait_max_days": _DAYS,
     "sojourn_mean_days": _DAYS,
     "transit_mean_days": _DAYS,
-    "demand_fill_rate": _SHARE,  # inventory (results.kpi_inventory)
+    "demand_fill_rate": _SHARE,  # inventory (results.kpis.inventory)
     "ready_rate": _SHARE,
     "stockout_node_days": _COUNT,
     "orders_placed": _COUNT,

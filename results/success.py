@@ -49,7 +49,7 @@ ALL_CRITERIA = "all criteria"
 """Label of the result that counts replications meeting every criterion at once."""
 
 _EPS = 1e-9
-"""Tolerance of an instant against the end of a date (as ``results.kpi_lead``'s OTIF)."""
+"""Tolerance of an instant against the end of a date (as ``results.kpis.lead``'s OTIF)."""
 
 
 def describe(c: Success) -> str:

@@ -20,7 +20,7 @@ from results.bottlenecks.resources import Resource
 from sim.events import REROUTED
 
 if TYPE_CHECKING:
-    from results.kpi_arrays import EventArrays
+    from results.kpis.arrays import EventArrays
 
 __all__ = [
     "MIN_SHARE",

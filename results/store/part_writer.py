@@ -36,7 +36,7 @@ class PartWriter:
     batch). ``abort()`` stops the thread and removes the temporary file. Usable as a context
     manager: leaving the block with an exception aborts, otherwise it closes.
 
-    ``tap`` (``sim.cli.execute``: a ``results.kpi_live.LiveKpis``) sees every batch, unchanged, in
+    ``tap`` (``sim.cli.execute``: a ``results.kpis.live.LiveKpis``) sees every batch, unchanged, in
     the calling thread right after it is queued, so the KPIs are counted while the run goes and
     while this batch is written; an error it raises is raised by ``writer(batch)``. (Counted in
     the writer thread instead, the KPIs contend for the GIL with the simulation: at 10^5 lots of

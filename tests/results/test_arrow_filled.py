@@ -1,11 +1,11 @@
-"""``results.kpi_arrays.filled`` reads nulls from Arrow buffers as ``fill_null`` would (issue 19 start-up)."""
+"""``results.kpis.arrays.filled`` reads nulls from Arrow buffers as ``fill_null`` would (issue 19 start-up)."""
 
 import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from results.kpi_arrays import filled
+from results.kpis.arrays import filled
 
 
 @settings(deadline=None)

@@ -72,9 +72,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from results.kpi_late import fulfilment, km_curve, km_quantiles
-from results.kpi_stream import KpiKey, KpiStream
 from results.kpis import KPI_NAMES, compute_kpis, event_arrays, weighted_quantile
+from results.kpis.late import fulfilment, km_curve, km_quantiles
+from results.kpis.stream import KpiKey, KpiStream
 from results.stats import kpi_domain
 from scenarios.load import load
 from scenarios.schema import Scenario

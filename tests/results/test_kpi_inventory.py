@@ -22,10 +22,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from results.inventory_series import InventorySeries
-from results.kpi_inventory import INVENTORY_KPI_NAMES, window_days
-from results.kpi_live import LiveKpis
-from results.kpi_stream import KpiKey, KpiStream
 from results.kpis import KPI_NAMES, compute_kpis, event_arrays
+from results.kpis.inventory import INVENTORY_KPI_NAMES, window_days
+from results.kpis.live import LiveKpis
+from results.kpis.stream import KpiKey, KpiStream
 from results.part_stream import table_chunks
 from results.stats import kpi_domain
 from scenarios.load import load

@@ -14,7 +14,7 @@ import tracemalloc
 
 import numpy as np
 
-from results.kpi_late import fulfilment, km_curve
+from results.kpis.late import fulfilment, km_curve
 
 N = 200_000
 

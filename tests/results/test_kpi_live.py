@@ -1,6 +1,6 @@
 """KPIs counted while the run goes equal the KPIs read back from the part it wrote.
 
-``results.kpi_live.LiveKpis`` is fed every record batch a ``PartWriter`` writes (its ``tap``). For library scenarios, with small batches so that a part has many row
+``results.kpis.live.LiveKpis`` is fed every record batch a ``PartWriter`` writes (its ``tap``). For library scenarios, with small batches so that a part has many row
 groups (and instants are cut across batches), its table must be the table
 ``results.kpis.kpi_table_of_part`` computes from the written part: same rows in the same
 order, bit-equal when fed the slices the read-back feeds, else counts exactly and floats to
@@ -22,9 +22,9 @@ import pytest
 from rich.console import Console
 
 import results.kpis as kpis_module
-from results.kpi_live import LiveKpis
-from results.kpi_stream import KpiStream
 from results.kpis import kpi_table_of_part
+from results.kpis.live import LiveKpis
+from results.kpis.stream import KpiStream
 from results.store.part_writer import PartWriter
 from results.store.run_store import read_manifest
 from scenarios.load import load

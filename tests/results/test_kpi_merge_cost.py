@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-import results.kpi_lead as kpi_lead
-import results.kpi_levels as kpi_levels
-from results.kpi_levels import KeyedSums
+import results.kpis.lead as kpi_lead
+import results.kpis.levels as kpi_levels
+from results.kpis.levels import KeyedSums
 
 CHUNKS, NEW_PER_CHUNK = 200, 500
 ROWS = CHUNKS * NEW_PER_CHUNK

@@ -1,6 +1,6 @@
 """KPIs fed chunk by chunk equal the KPIs of the whole table, and parts are read row group by row group.
 
-``results.kpi_stream.KpiStream`` is the one implementation behind ``compute_kpis`` (the whole
+``results.kpis.stream.KpiStream`` is the one implementation behind ``compute_kpis`` (the whole
 table as one chunk) and ``kpi_table_of_part`` (a Parquet part, row group by row group). Cutting
 the log anywhere, also inside one instant, must not change a number: counts exactly, floats
 to 1e-9 (summation order), None where None. The accumulators carrying state across a cut are
@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import scenarios
 
-from results.kpi_levels import Levels, Pairs
-from results.kpi_stream import KpiKey, KpiStream
 from results.kpis import compute_kpis, kpi_table, kpi_table_of_part
+from results.kpis.levels import Levels, Pairs
+from results.kpis.stream import KpiKey, KpiStream
 from results.store.layout import StoreError
 from results.store.reading import iter_event_batches, read_events
 from results.store.run_store import RunStore

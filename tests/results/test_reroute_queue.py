@@ -35,9 +35,9 @@ from results.bottlenecks.active_period import _station_periods, active_periods
 from results.bottlenecks.analysis import analyse
 from results.bottlenecks.stream import analyse_chunks
 from results.bottlenecks.stream_periods import BottleneckStream
-from results.kpi_live import LiveKpis
-from results.kpi_stream import KpiStream
 from results.kpis import compute_kpis, event_arrays, lot_lead_times
+from results.kpis.live import LiveKpis
+from results.kpis.stream import KpiStream
 from results.part_stream import table_chunks
 from scenarios.schema import Scenario
 from sim.log import arrow_schema

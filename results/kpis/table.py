@@ -6,11 +6,11 @@ Parquet part), rows in ``seq`` order; nothing here runs or imports the engine. P
 strategy by name itself.
 
 One implementation, two feeds: ``compute_kpis`` gives the whole table to
-``results.kpi_stream.KpiStream`` as one chunk; ``kpi_table_of_part`` feeds a Parquet part row
+``results.kpis.stream.KpiStream`` as one chunk; ``kpi_table_of_part`` feeds a Parquet part row
 group by row group (``results.store.iter_event_batches``), so memory stays bounded by the
 row-group size plus a few numbers per lot and per requirement. The accumulators live in
-``results.kpi_levels`` (levels, pairs), ``results.kpi_lead`` (counters, lead times, items,
-units), ``results.kpi_flow`` (nodes, agencies, links) and ``results.costs`` (money).
+``results.kpis.levels`` (levels, pairs), ``results.kpis.lead`` (counters, lead times, items,
+units), ``results.kpis.flow`` (nodes, agencies, links) and ``results.costs`` (money).
 
 Time-weighted statistics are taken over ``[0, end]``, ``end`` being the run's end day
 (``RunResult.end_day``, in the manifest); by default the scenario's horizon, or the last
@@ -26,7 +26,7 @@ KPIs in long format (``kpi_table``): one row per (kpi, item, node, link) with a 
 - per item, and over all items (item null): ``lead_time_{mean,p50,p90,p95}_days``,
   ``stage_share_<stage>`` and ``stage_mean_days_<stage>`` for each of ``STAGES``, ``otif``,
   ``fill_rate``, ``last_delivery_day``; over every *required* unit, so that delivering less
-  never looks better (``results.kpi_late``): ``lead_time_km_{p50,p90}_days`` (Kaplan–Meier,
+  never looks better (``results.kpis.late``): ``lead_time_km_{p50,p90}_days`` (Kaplan–Meier,
   undelivered units censored at the end), ``units_undelivered``, ``units_late``,
   ``lateness_unit_days``; per item also ``units_delivered`` (over all items it is the counter).
 - per (item, unit): ``delivered_units``, ``delivered_lots``; for units with consumption:
@@ -47,7 +47,7 @@ KPIs in long format (``kpi_table``): one row per (kpi, item, node, link) with a 
 - per link: ``capacity``, ``busy_mean``, ``utilisation``, ``queue_mean``, ``queue_max``,
   ``wait_mean_days``, ``wait_max_days``, ``trips``, ``lots_carried``, ``units_carried``,
   ``lost_lots``, ``lost_units``, ``transit_mean_days``.
-- inventory (``results.kpi_inventory``, only when the log has consumption or stock rows), per
+- inventory (``results.kpis.inventory``, only when the log has consumption or stock rows), per
   (item, node), per item and overall: ``units_demanded``, ``units_served_from_stock``,
   ``units_backordered``, ``units_lost_sales``, ``units_backorder_filled``, ``demand_fill_rate``,
   ``ready_rate``, ``on_hand_mean_units``, ``backorders_mean_units``, ``backorders_max_units``,
@@ -75,12 +75,12 @@ import numpy as np
 import pyarrow as pa
 
 from results.costs import COST_KPI_NAMES
-from results.kpi_arrays import CodePool, EventArrays, event_arrays, names_array
-from results.kpi_flow import HANDLING_KINDS
-from results.kpi_inventory import INVENTORY_KPI_NAMES
-from results.kpi_lead import COUNTER_KEYS, STAGES, Counters, weighted_quantile
-from results.kpi_levels import time_weighted
-from results.kpi_stream import KpiKey, KpiStream, LeadStream
+from results.kpis.arrays import CodePool, EventArrays, event_arrays, names_array
+from results.kpis.flow import HANDLING_KINDS
+from results.kpis.inventory import INVENTORY_KPI_NAMES
+from results.kpis.lead import COUNTER_KEYS, STAGES, Counters, weighted_quantile
+from results.kpis.levels import time_weighted
+from results.kpis.stream import KpiKey, KpiStream, LeadStream
 from scenarios.schema import Scenario
 from sim.events import DELIVERED, KIND_CODE, KINDS
 
@@ -294,7 +294,7 @@ def compute_kpis(
     A lot's rows are paired in ``seq`` order (queued -> service_started at a node, loaded ->
     arrived on a link...): a leaving row pairs with the first entering row of the same lot
     and place since the previous leaving row. The table is fed as one chunk to
-    ``results.kpi_stream.KpiStream``, the implementation ``kpi_table_of_part`` feeds batch by batch.
+    ``results.kpis.stream.KpiStream``, the implementation ``kpi_table_of_part`` feeds batch by batch.
     """
     ev = _arrays(table, scenario)
     for got, want in ((ev.items, scenario.items), (ev.nodes, scenario.nodes), (ev.links, scenario.links)):
@@ -357,7 +357,7 @@ def kpi_table_of_part(
 
     The same table as ``kpi_table(read_events(run_dir, strategy, replication), scenario,
     strategy, replication, end)``, with memory bounded by the row-group size plus a few
-    numbers per lot and per requirement (``results.kpi_stream``).
+    numbers per lot and per requirement (``results.kpis.stream``).
 
     Raises:
         results.store.StoreError: no such part, or it cannot be read.
@@ -373,7 +373,7 @@ def kpi_table_of_part(
 def kpi_table_of_stream(
     stream: KpiStream, strategy: str = "baseline", replication: int = 0, end: float | None = None
 ) -> pa.Table:
-    """``kpi_table`` of a log already fed to ``stream`` (``results.kpi_live``: while its run went).
+    """``kpi_table`` of a log already fed to ``stream`` (``results.kpis.live``: while its run went).
 
     ``stream`` holds the resolved scenario; ``end`` is the run's end day when the stream was
     made without one (``KpiStream.finish``).

@@ -39,14 +39,14 @@ per item over nodes (node null) and over everything (item and node null):
   with a lot) whose requirement an ``order_placed`` row opened, credited to the ordering pair;
   ``orders_received``: orders whose units were all received.
 
-``InventoryKpis`` is fed the same chunks as ``results.kpi_stream.KpiStream`` (whole instants in
+``InventoryKpis`` is fed the same chunks as ``results.kpis.stream.KpiStream`` (whole instants in
 time order) and carries a few numbers per pair, per order (requirement) and per lot (the lot's
 requirement, when an order opened it, for a ``stock_received`` row without one). ``InventoryDeltas`` turns chunks into
 the level changes that both the KPIs and the report's series (``results.report_inventory``) use.
 
 Example:
     >>> import pyarrow as pa
-    >>> from results.kpi_arrays import event_arrays
+    >>> from results.kpis.arrays import event_arrays
     >>> none = pa.array([None, None], pa.string())
     >>> rows = {"t": [1.0, 2.0], "kind": ["consumed", "stockout"], "lot": [-1, -1], "item": ["x", "x"],
     ...         "qty": [3, 1], "node": ["u", "u"], "link": none, "vehicle": [-1, -1], "ref": [-1, -1],
@@ -67,8 +67,8 @@ from typing import Any
 
 import numpy as np
 
-from results.kpi_arrays import EventArrays
-from results.kpi_levels import Levels, grow, pair_key
+from results.kpis.arrays import EventArrays
+from results.kpis.levels import Levels, grow, pair_key
 from scenarios.schema import Scenario, Unit
 from sim.events import (
     BACKORDER_FILLED,
@@ -137,7 +137,7 @@ class InventoryDeltas:
 
     Args:
         scenario: Gives units' ``initial_stock`` (codes are the scenario's positions, as with
-            ``results.kpi_arrays.scenario_pools``); None: opening stock only from the log.
+            ``results.kpis.arrays.scenario_pools``); None: opening stock only from the log.
     """
 
     def __init__(self, scenario: Scenario | None) -> None:

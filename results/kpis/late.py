@@ -1,6 +1,6 @@
 """Lead times with the undelivered units counted, and lateness that cannot be won by not delivering.
 
-The lead-time KPIs of ``results.kpi_lead`` describe the units that were delivered: a strategy
+The lead-time KPIs of ``results.kpis.lead`` describe the units that were delivered: a strategy
 that delivers less can look faster. The KPIs here count every *required* unit of the opened
 requirements (issue 17 item 1):
 
@@ -101,7 +101,7 @@ def km_quantiles(
 ) -> list[float]:
     """The smallest event time at which the Kaplan–Meier ``F`` reaches each level (NaN: never).
 
-    Same convention as ``results.kpi_lead.weighted_quantile`` (inverted distribution
+    Same convention as ``results.kpis.lead.weighted_quantile`` (inverted distribution
     function), so without censoring the two agree.
     """
     times, f = km_curve(event_days, event_units, censor_days, censor_units)

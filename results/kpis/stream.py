@@ -3,7 +3,7 @@
 ``KpiStream`` is the one implementation of ``results.kpis.compute_kpis``: a whole table is fed
 as one chunk, a Parquet part batch by batch (``results.kpis.kpi_table_of_part``), and both
 give the same numbers. Memory is bounded by the chunk size plus a few numbers per lot,
-per requirement and per lot in flight (``results.kpi_levels``).
+per requirement and per lot in flight (``results.kpis.levels``).
 
 Chunks are cut at instants: the rows of a chunk's last instant are held back and fed with
 the next chunk, so that changes at one instant are seen together (the maximum of a level
@@ -29,11 +29,11 @@ import numpy as np
 import pyarrow as pa
 
 from results.costs import CostKpis
-from results.kpi_arrays import CodePool, EventArrays, concat_arrays, event_arrays, scenario_pools, slice_arrays
-from results.kpi_flow import LinkFlow, NodeFlow, loaded_arrived
-from results.kpi_inventory import InventoryKpis
-from results.kpi_lead import Counters, ItemUnits, LeadTimes
-from results.kpi_levels import Pairs
+from results.kpis.arrays import CodePool, EventArrays, concat_arrays, event_arrays, scenario_pools, slice_arrays
+from results.kpis.flow import LinkFlow, NodeFlow, loaded_arrived
+from results.kpis.inventory import InventoryKpis
+from results.kpis.lead import Counters, ItemUnits, LeadTimes
+from results.kpis.levels import Pairs
 from scenarios.schema import Scenario
 
 __all__ = ["KpiKey", "KpiStream", "LeadStream"]
@@ -195,7 +195,7 @@ class LeadStream:
         self.lead.add(ev, ev.lot[ar], transit_days)
 
     def finish(self) -> dict[str, np.ndarray]:
-        """Per delivered lot: ids and stage days (``results.kpi_lead.LeadTimes.result``)."""
+        """Per delivered lot: ids and stage days (``results.kpis.lead.LeadTimes.result``)."""
         rest = self._chunker.rest()
         if rest is not None:
             self._add(rest)

@@ -1,10 +1,10 @@
-"""Counters, lead times, item and unit KPIs, accumulated chunk by chunk (``results.kpi_stream``).
+"""Counters, lead times, item and unit KPIs, accumulated chunk by chunk (``results.kpis.stream``).
 
 State kept between chunks is a few numbers per lot (produced day, supplier, transit days),
 per requirement (opened, funded, filled, lost...) and per delivered lot (its ids, quantity and
 day); the statistics over delivered lots (weighted percentiles...) are taken at the end.
 Definitions are in ``results.kpis`` (``compute_kpis``, ``lot_lead_times``); the KPIs over
-every required unit (Kaplan–Meier lead times, lateness) in ``results.kpi_late``.
+every required unit (Kaplan–Meier lead times, lateness) in ``results.kpis.late``.
 
 The requirement KPIs (OTIF, fill rate, undelivered and late units, lateness, Kaplan–Meier lead
 times) are over the requirements of **units**. A depot's replenishment orders (a stock policy
@@ -12,7 +12,7 @@ at a depot, issue 14) open requirements whose node is the depot; their lots end 
 (``stock_received``), never ``delivered``, and the units they serve have requirements of their
 own, so counting them would count as undelivered what is only on the shelf (fill 48.3 % on
 ``tests/sim/inventory/depot_chain.yaml`` instead of 100 %). They are left out here and
-measured by the inventory KPIs (``results.kpi_inventory``: orders placed and received at the
+measured by the inventory KPIs (``results.kpis.inventory``: orders placed and received at the
 depot). The engine's counters (``units_required``, ``requirements_opened``) still count them.
 """
 
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from results.kpi_arrays import EventArrays
-from results.kpi_late import fulfilment, km_quantiles
-from results.kpi_levels import KEY_SHIFT, MERGE_MIN_ROWS, KeyedSums, grow, pair_key
+from results.kpis.arrays import EventArrays
+from results.kpis.late import fulfilment, km_quantiles
+from results.kpis.levels import KEY_SHIFT, MERGE_MIN_ROWS, KeyedSums, grow, pair_key
 from scenarios.schema import Depot, Scenario, Unit, due_day
 from sim.events import (
     CONTRACT_AWARDED,
@@ -349,7 +349,7 @@ class ItemUnits:
         """Lead times, stage shares, OTIF, fill rate, last delivery, lateness per item and overall.
 
         ``end`` is the end of the run (days): required units undelivered then are censored
-        there (``results.kpi_late``).
+        there (``results.kpis.late``).
         """
         item_of, qty, lead, stage_totals = lead_times.summary(len(ev_items))
         lot_ref, lot_day = lead_times.refs_days()

@@ -2,7 +2,7 @@
 
 ``aidflow run``/``compare``/``sweep`` (``sim.cli.execute``) hand a ``LiveKpis`` to each part's
 ``results.store.PartWriter`` as its ``tap``: every record batch written to the Parquet part is
-also fed, unchanged and in the same order, to a ``results.kpi_stream.KpiStream``, in the thread
+also fed, unchanged and in the same order, to a ``results.kpis.stream.KpiStream``, in the thread
 that hands the batch over (the simulation's, or the parent's for a worker's part) while the
 writer thread compresses it. When the part closes the KPIs are ready, and the table is the one
 ``results.kpis.kpi_table_of_part`` computes by reading the part back, without that read-back:
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from results.kpi_stream import KpiStream
-from results.kpis import kpi_table_of_stream
+from results.kpis.stream import KpiStream
+from results.kpis.table import kpi_table_of_stream
 from results.store import BATCH_ROWS
 from scenarios.schema import Scenario
 

@@ -1,7 +1,7 @@
 """State that KPIs carry from one chunk of the log to the next: levels, pairs, sums.
 
 Every accumulator here is fed chunks of rows in ``seq`` order and gives the same answer
-however the log is cut, provided no instant is cut in two (``results.kpi_stream`` holds the
+however the log is cut, provided no instant is cut in two (``results.kpis.stream`` holds the
 rows of a chunk's last instant back into the next chunk):
 
 - ``Levels``: the integral over ``[0, end]`` and the maximum of a step function per group

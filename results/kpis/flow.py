@@ -1,8 +1,8 @@
-"""Node, agency and link KPIs, accumulated chunk by chunk (``results.kpi_stream``).
+"""Node, agency and link KPIs, accumulated chunk by chunk (``results.kpis.stream``).
 
 Throughput, WIP, sojourn, queues, busy servers and waits of nodes; tenders and the queue of
 funded requirements at agencies; trips, queues, waits and transit of links; donors' money.
-Levels and pairs carry their state across chunks (``results.kpi_levels``); the agency
+Levels and pairs carry their state across chunks (``results.kpis.levels``); the agency
 queue is rebuilt at the end from per-requirement times. Definitions: ``results.kpis``.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from results.kpi_arrays import EventArrays
-from results.kpi_levels import Levels, Pairs, WaitStats, grow, pair_key, time_weighted
+from results.kpis.arrays import EventArrays
+from results.kpis.levels import Levels, Pairs, WaitStats, grow, pair_key, time_weighted
 from results.link_queue import QueueLeaves
 from scenarios.schema import Agency, Border, Depot, Donor, Hub, Scenario, Supplier, Unit, effective_channel
 from sim.events import (
