@@ -4,7 +4,7 @@ Part of the CLI composition root (it may import ``results``). Tasks run on the c
 executor (serial, processes, Dask); in the serial case each replication streams its record
 batches straight into its Parquet part, otherwise workers return Arrow IPC bytes and this
 process writes the part. Parts are recorded in the manifest as they finish (so ``--resume``
-skips them). Each part's KPIs are counted while it is written (``results.kpi_live``: every
+skips them). Each part's KPIs are counted while it is written (``results.kpis.live``: every
 batch handed to the part writer is also fed to a ``KpiStream``), over ``[0, end day of the
 run]``; parts finished by an earlier process are read back from disk instead
 (``results.kpis.kpi_table_of_part``, the same numbers). The KPI table is in a fixed
@@ -339,8 +339,8 @@ def _brief(points: list[Any], limit: int = 3) -> str:
 def _execute(exp: Experiment, err: Console, store: Any) -> Outcome:
     import pyarrow as pa
 
-    from results.kpi_live import LiveKpis
     from results.kpis import kpi_table_of_part
+    from results.kpis.live import LiveKpis
     from scenarios.strategies import apply_overrides
     from sim.cli.heap import bound_heap
     from sim.executors import make_executor
