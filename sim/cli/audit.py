@@ -33,6 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scenarios.errors import AidflowError
+from sim.cli.common import check_format, err
 
 if TYPE_CHECKING:
     from results.replay import State
@@ -47,10 +48,6 @@ class AuditError(AidflowError):
 
 def _out() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 RunArg = Annotated[Path, typer.Argument(help="Run directory (holds manifest.json).", show_default=False)]
@@ -161,11 +158,6 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise AuditError(f"--format: must be table or json (got {fmt!r})")
-
-
 # --------------------------------------------------------------------------- state
 
 
@@ -182,7 +174,7 @@ def state(
     from results.replay import Replay
     from results.store.reading import read_events
 
-    _check_format(fmt)
+    check_format(fmt)
     strategy, part = _part(run, strategy, rep)
     scenario = _load(run, strategy)
     start = scenario.start if scenario is not None else None
@@ -350,7 +342,7 @@ def trace(
     from results.store.reading import read_events
     from sim.cli.trace import print_lineage
 
-    _check_format(fmt)
+    check_format(fmt)
     if (lot is None) == (requirement is None):
         raise AuditError("give exactly one of --lot N or --requirement ID")
     strategy, part = _part(run, strategy, rep)
@@ -442,7 +434,7 @@ def sql(
         table.add_row(*(Text(_cell(v)) for v in row))
     out.print(table)
     more = f" ({n - max_rows:,} more not shown: use --csv or --max-rows)" if n > max_rows else ""
-    _err().print(f"{n:,} row{'s' if n != 1 else ''}{more}", markup=False)
+    err.print(f"{n:,} row{'s' if n != 1 else ''}{more}", markup=False)
 
 
 # --------------------------------------------------------------------------- registration

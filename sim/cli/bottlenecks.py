@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from scenarios.errors import AidflowError
+from sim.cli.common import err
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -96,7 +97,6 @@ def bottlenecks(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (for scripts).")] = False,
 ) -> None:
     """Rank the bottlenecks, show when they bind, bound the throughput, and measure the response to added capacity."""
-    from rich.console import Console
 
     from results.bottlenecks.active_period import RULES
 
@@ -104,7 +104,6 @@ def bottlenecks(
         raise BottleneckError(f"--format: must be table or json (got {fmt!r})")
     if rule not in RULES:
         raise BottleneckError(f"--rule: must be one of {', '.join(RULES)} (got {rule!r})")
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if scenario.is_dir():
         report = _from_run(scenario, strategy, rule)
     else:
